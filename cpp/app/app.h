@@ -1,0 +1,44 @@
+// Wiring of the native application: the route table over the queue, executor, hub and the
+// Python bridge. Native routes answer on the reactor thread; routes that need Python (validation,
+// /object_info, model folder listings) are posted to the Python thread and answered from there.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "exec/executor.h"
+#include "graph/validate.h"
+#include "http/server.h"
+#include "queue/prompt_queue.h"
+#include "ws/hub.h"
+
+namespace comfy {
+
+// Runs closures on the Python main thread (asyncio loop) with the GIL held. Thread-safe.
+class PyBridge {
+ public:
+  virtual ~PyBridge() = default;
+  virtual void post(std::function<void()> task) = 0;
+};
+
+struct App {
+  http::ServerOptions server_opts;
+  Json features = Json::object();
+  Json system_stats = Json::object();  // static part; RAM figures are filled in per request
+  std::shared_ptr<ws::Hub> hub = std::make_shared<ws::Hub>();
+  PromptQueue queue;
+  std::unique_ptr<Executor> executor;
+  NodeRuntime* runtime = nullptr;
+  ValidationHooks* hooks = nullptr;
+  PyBridge* bridge = nullptr;
+  // Python handler for routes named by `name` (runs on the Python thread).
+  std::function<http::Response(const std::string& name, const http::RouteRequest&)> python_route;
+  std::shared_ptr<http::Router> router = std::make_shared<http::Router>();
+  std::unique_ptr<http::Server> server;
+};
+
+void register_routes(App& app);
+http::WsHooks make_ws_hooks(App& app);
+Json status_payload(const App& app);
+
+}  // namespace comfy

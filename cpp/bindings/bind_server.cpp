@@ -1,0 +1,153 @@
+// Binds the native application as comfy._core.Server. Translation only: the behaviour lives in
+// cpp/app, cpp/http, cpp/exec and cpp/queue.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+
+#include "app/app.h"
+#include "bindings/py_runtime.h"
+#include "bindings/py_tasks.h"
+#include "bindings/pyconv.h"
+
+namespace comfy::py {
+namespace {
+
+std::atomic<App*> g_app{nullptr};  // the running server, for the model_management interrupt helpers
+
+class NativeServer {
+ public:
+  NativeServer(const pyb::dict& config, pyb::object helpers, pyb::object route_handler)
+      : runtime_(std::move(helpers)), route_handler_(std::move(route_handler)) {
+    Json c = to_json(config);
+    auto& o = app_.server_opts;
+    o.hosts.clear();
+    for (const auto& h : c["hosts"]) o.hosts.push_back(h);
+    o.port = c["port"];
+    o.max_body = c["max_body"].get<size_t>();
+    o.threads = c.value("threads", 2);
+    if (!c["cors_origin"].is_null()) o.cors_origin = c["cors_origin"].get<std::string>();
+    app_.features = c["features"];
+    app_.system_stats = c["system_stats"];
+    std::string mode = c.value("cache_mode", "classic");
+    CacheMode cm = mode == "lru" ? CacheMode::Lru : mode == "none" ? CacheMode::None : CacheMode::Classic;
+    app_.runtime = &runtime_;
+    app_.hooks = &runtime_;
+    app_.bridge = &tasks_;
+    app_.executor = std::make_unique<Executor>(app_.queue, *app_.hub, runtime_, cm, c.value("cache_lru", 0));
+    app_.python_route = [this](const std::string& name, const http::RouteRequest& r) { return call_route(name, r); };
+    register_routes(app_);
+  }
+
+  ~NativeServer() { stop(); }
+
+  int start() {
+    pyb::gil_scoped_release nogil;
+    app_.server = std::make_unique<http::Server>(app_.server_opts, app_.router, app_.hub, make_ws_hooks(app_));
+    app_.server->start();
+    app_.executor->start();
+    g_app = &app_;
+    return app_.server->port();
+  }
+
+  void stop() {
+    pyb::gil_scoped_release nogil;
+    if (g_app == &app_) g_app = nullptr;
+    if (app_.server) app_.server->stop();
+    if (app_.executor) app_.executor->stop();
+  }
+
+  void send_sync(const std::string& event, const pyb::object& data, const pyb::object& sid) {
+    Json d = to_json(data);
+    std::optional<std::string> s;
+    if (!sid.is_none()) s = pyb::cast<std::string>(sid);
+    pyb::gil_scoped_release nogil;
+    app_.hub->send_json(event, d, s);
+  }
+
+  void send_bytes(uint32_t event, const pyb::bytes& data, const pyb::object& sid) {
+    std::string payload(4, '\0');
+    for (int i = 0; i < 4; ++i) payload[i] = static_cast<char>((event >> (24 - 8 * i)) & 0xFF);
+    payload += static_cast<std::string>(data);
+    std::optional<std::string> s;
+    if (!sid.is_none()) s = pyb::cast<std::string>(sid);
+    pyb::gil_scoped_release nogil;
+    app_.hub->send_binary(payload, s, event == 1 || event == 4);
+  }
+
+  int task_fd() const { return tasks_.fd(); }
+  void run_tasks() { tasks_.run_pending(); }
+  size_t queue_remaining() const { return app_.queue.remaining(); }
+  pyb::object client_id() const { return opt(app_.executor->current_client_id()); }
+  pyb::object last_node_id() const { return opt(app_.executor->last_node_id()); }
+  pyb::object current_prompt_id() const { return opt(app_.executor->current_prompt_id()); }
+  pyb::list sids() const {
+    pyb::list l;
+    for (auto& s : app_.hub->sids()) l.append(s);
+    return l;
+  }
+  pyb::object feature_flags(const std::string& sid) const {
+    auto f = app_.hub->feature_flags(sid);
+    return f ? to_py(*f) : pyb::none();
+  }
+  pyb::object queue_json() const { return to_py(app_.queue.queue_json()); }
+
+ private:
+  static pyb::object opt(const std::optional<std::string>& s) { return s ? pyb::object(pyb::str(*s)) : pyb::none(); }
+
+  http::Response call_route(const std::string& name, const http::RouteRequest& r) {
+    pyb::list query;
+    for (auto& [k, v] : r.req.query) query.append(pyb::make_tuple(k, v));
+    pyb::dict params;
+    for (auto& [k, v] : r.params) params[pyb::str(k)] = v;
+    pyb::tuple res = route_handler_(name, r.req.method, r.req.path, query, params, pyb::bytes(r.req.body));
+    http::Response out;
+    out.status = pyb::cast<int>(res[0]);
+    out.content_type = pyb::cast<std::string>(res[1]);
+    out.body = pyb::cast<std::string>(res[2]);
+    return out;
+  }
+
+  App app_;
+  PythonRuntime runtime_;
+  TaskQueue tasks_;
+  pyb::object route_handler_;
+};
+
+void set_interrupt(bool v) {
+  if (auto* a = g_app.load()) a->executor->set_interrupt(v);
+}
+bool interrupt_requested() {
+  auto* a = g_app.load();
+  return a && a->executor->interrupt_requested();
+}
+bool take_interrupt() {
+  auto* a = g_app.load();
+  return a && a->executor->take_interrupt();
+}
+}  // namespace
+
+void bind_server(pyb::module_& m) {
+  pyb::class_<NativeServer>(m, "Server")
+      .def(pyb::init<const pyb::dict&, pyb::object, pyb::object>(), pyb::arg("config"), pyb::arg("helpers"),
+           pyb::arg("route_handler"))
+      .def("start", &NativeServer::start)
+      .def("stop", &NativeServer::stop)
+      .def("send_sync", &NativeServer::send_sync, pyb::arg("event"), pyb::arg("data"), pyb::arg("sid") = pyb::none())
+      .def("send_bytes", &NativeServer::send_bytes, pyb::arg("event"), pyb::arg("data"), pyb::arg("sid") = pyb::none())
+      .def("task_fd", &NativeServer::task_fd)
+      .def("run_tasks", &NativeServer::run_tasks)
+      .def("queue_remaining", &NativeServer::queue_remaining)
+      .def("queue_json", &NativeServer::queue_json)
+      .def("sids", &NativeServer::sids)
+      .def("feature_flags", &NativeServer::feature_flags)
+      .def_property_readonly("client_id", &NativeServer::client_id)
+      .def_property_readonly("last_node_id", &NativeServer::last_node_id)
+      .def_property_readonly("current_prompt_id", &NativeServer::current_prompt_id);
+  m.def("set_interrupt", &set_interrupt);
+  m.def("interrupt_requested", &interrupt_requested);
+  m.def("take_interrupt", &take_interrupt);
+  m.def("py_dumps", [](const pyb::object& o) { return py_dumps(to_json(o)); });
+}
+
+}  // namespace comfy::py

@@ -1,0 +1,190 @@
+#include "bindings/py_runtime.h"
+
+#include "bindings/pyconv.h"
+#include "queue/prompt_queue.h"
+
+namespace comfy::py {
+namespace {
+// Outputs of a Python node: a list (per slot) of lists (per call). Dropped under the GIL.
+struct PyOutputs : OutputHandle {
+  pyb::object lists;
+  explicit PyOutputs(pyb::object o) : lists(std::move(o)) {}
+  ~PyOutputs() override {
+    pyb::gil_scoped_acquire gil;
+    lists = pyb::object();
+  }
+};
+
+PyError to_pyerror(pyb::error_already_set& e) {
+  std::string type = pyb::cast<std::string>(e.type().attr("__name__"));
+  auto mod = pyb::getattr(e.type(), "__module__", pyb::none());
+  if (!mod.is_none() && pyb::cast<std::string>(mod) != "builtins") type = pyb::cast<std::string>(mod) + "." + type;
+  Json tb = Json::array();
+  try {
+    auto traceback = pyb::module_::import("traceback");
+    tb = to_json(traceback.attr("format_tb")(e.trace()));
+  } catch (...) {
+  }
+  std::string msg = pyb::cast<std::string>(pyb::str(e.value()));
+  return PyError(type, msg, tb);
+}
+}  // namespace
+
+PythonRuntime::PythonRuntime(pyb::object helpers) : helpers_(std::move(helpers)) {}
+
+PythonRuntime::~PythonRuntime() {
+  pyb::gil_scoped_acquire gil;
+  helpers_ = pyb::object();
+}
+
+void PythonRuntime::reset_defs() {
+  std::lock_guard lk(mu_);
+  defs_.clear();
+}
+
+std::shared_ptr<NodeDef> PythonRuntime::describe(const std::string& class_type) {
+  pyb::gil_scoped_acquire gil;
+  pyb::object d;
+  try {
+    d = helpers_.attr("describe")(class_type);
+  } catch (pyb::error_already_set& e) {
+    throw to_pyerror(e);
+  }
+  if (d.is_none()) return nullptr;
+  Json j = to_json(d);
+  auto def = std::make_shared<NodeDef>();
+  def->class_type = class_type;
+  for (const auto& in : j["inputs"]) {
+    InputSpec s;
+    s.name = in["name"];
+    s.category = in["category"];
+    s.type = in["type"];
+    s.options = in["options"];
+    s.lazy = in["lazy"];
+    s.raw_link = in["raw_link"];
+    s.custom_type = in["custom_type"];
+    def->inputs.push_back(std::move(s));
+  }
+  for (const auto& t : j["return_types"]) def->return_types.push_back(t);
+  for (const auto& t : j["return_custom"]) def->return_custom.push_back(t.get<bool>());
+  for (const auto& t : j["output_is_list"]) def->output_is_list.push_back(t.get<bool>());
+  def->output_node = j["output_node"];
+  def->input_is_list = j["input_is_list"];
+  def->has_validate = j["has_validate"];
+  for (const auto& p : j["validate_params"]) def->validate_params.push_back(p);
+  def->validate_kwargs = j["validate_kwargs"];
+  def->has_is_changed = j["has_is_changed"];
+  def->not_idempotent = j["not_idempotent"];
+  def->has_unique_id = j["has_unique_id"];
+  return def;
+}
+
+std::shared_ptr<const NodeDef> PythonRuntime::get(const std::string& class_type) {
+  {
+    std::lock_guard lk(mu_);
+    auto it = defs_.find(class_type);
+    if (it != defs_.end()) return it->second;
+  }
+  auto d = describe(class_type);
+  std::lock_guard lk(mu_);
+  defs_[class_type] = d;
+  return d;
+}
+
+void PythonRuntime::begin_prompt(const QueueItem& item) {
+  reset_defs();
+  pyb::gil_scoped_acquire gil;
+  helpers_.attr("begin_prompt")(item.prompt_id, to_py(item.prompt), to_py(item.extra_data));
+}
+
+void PythonRuntime::end_prompt() {
+  pyb::gil_scoped_acquire gil;
+  helpers_.attr("end_prompt")();
+}
+
+pyb::dict PythonRuntime::build_inputs(const NodeCall& call) {
+  pyb::dict d;
+  for (const auto& [name, arg] : call.inputs) {
+    if (arg.constant && !call.def->find_input(name)) continue;  // undeclared constants are dropped
+    if (arg.constant) {
+      pyb::list l;
+      l.append(to_py(*arg.constant));
+      d[pyb::str(name)] = l;
+    } else if (arg.source) {
+      auto* o = static_cast<PyOutputs*>(arg.source.get());
+      pyb::list lists = o->lists;
+      if (arg.slot >= 0 && static_cast<size_t>(arg.slot) < lists.size()) d[pyb::str(name)] = lists[arg.slot];
+      else d[pyb::str(name)] = pyb::make_tuple(pyb::none());
+    } else {
+      d[pyb::str(name)] = pyb::make_tuple(pyb::none());
+    }
+  }
+  return d;
+}
+
+Json PythonRuntime::is_changed(const NodeCall& call) {
+  pyb::gil_scoped_acquire gil;
+  pyb::dict inputs;
+  for (const auto& [name, arg] : call.inputs) {
+    bool link = arg.constant && arg.constant->is_array() && arg.constant->size() == 2 && (*arg.constant)[0].is_string();
+    if (!link && !call.def->find_input(name)) continue;
+    pyb::list l;
+    l.append(arg.constant && !(arg.constant->is_array() && arg.constant->size() == 2 && (*arg.constant)[0].is_string())
+                 ? to_py(*arg.constant)
+                 : pyb::none());
+    inputs[pyb::str(name)] = l;
+  }
+  return to_json(helpers_.attr("is_changed")(call.node_id, call.class_type, inputs));
+}
+
+NodeResult PythonRuntime::execute(const NodeCall& call) {
+  pyb::gil_scoped_acquire gil;
+  NodeResult r;
+  pyb::tuple res = helpers_.attr("execute")(call.node_id, call.class_type, build_inputs(call));
+  std::string kind = pyb::cast<std::string>(res[0]);
+  if (kind == "ok") {
+    r.kind = NodeResult::Ok;
+    r.outputs = std::make_shared<PyOutputs>(pyb::reinterpret_borrow<pyb::object>(res[1]));
+    r.ui = to_json(res[2]);
+  } else if (kind == "interrupted") {
+    r.kind = NodeResult::Interrupted;
+  } else {
+    r.kind = NodeResult::Error;
+    r.error = to_json(res[1]);
+  }
+  return r;
+}
+
+void PythonRuntime::retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) {
+  pyb::gil_scoped_acquire gil;
+  pyb::list l;
+  for (const auto& [id, ct] : keep) l.append(pyb::make_tuple(id, ct));
+  helpers_.attr("retain_objects")(l);
+}
+
+void PythonRuntime::clear_objects() {
+  pyb::gil_scoped_acquire gil;
+  helpers_.attr("clear_objects")();
+}
+
+bool PythonRuntime::types_match(const NodeDef& src, size_t slot, const NodeDef& dst, const InputSpec& in) {
+  pyb::gil_scoped_acquire gil;
+  try {
+    return pyb::cast<bool>(helpers_.attr("types_match")(src.class_type, slot, dst.class_type, in.name));
+  } catch (pyb::error_already_set& e) {
+    throw to_pyerror(e);
+  }
+}
+
+std::vector<Json> PythonRuntime::call_validate(const NodeDef& def, const std::string& node_id, const Json& inputs,
+                                               const Json& received_types) {
+  pyb::gil_scoped_acquire gil;
+  try {
+    Json res = to_json(helpers_.attr("validate")(node_id, def.class_type, to_py(inputs), to_py(received_types)));
+    return std::vector<Json>(res.begin(), res.end());
+  } catch (pyb::error_already_set& e) {
+    throw to_pyerror(e);
+  }
+}
+
+}  // namespace comfy::py

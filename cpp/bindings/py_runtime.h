@@ -1,0 +1,44 @@
+// NodeRuntime and ValidationHooks for Python node classes (V1), backed by the helper module
+// comfy._runtime. Every entry point takes the GIL itself, so it may be called from the executor
+// thread or from the Python thread. Node definitions are described once per validation or prompt
+// (describe_all_fresh), so INPUT_TYPES that list folders (LoadImage) are always current.
+#pragma once
+#include <pybind11/pybind11.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "exec/runtime.h"
+#include "graph/validate.h"
+
+namespace comfy::py {
+namespace pyb = pybind11;
+
+class PythonRuntime : public NodeRuntime, public ValidationHooks {
+ public:
+  explicit PythonRuntime(pyb::object helpers);
+  ~PythonRuntime() override;
+
+  void reset_defs();  // forget described classes (next get() asks INPUT_TYPES again)
+  std::shared_ptr<const NodeDef> get(const std::string& class_type) override;
+
+  void begin_prompt(const QueueItem& item) override;
+  void end_prompt() override;
+  Json is_changed(const NodeCall& call) override;
+  NodeResult execute(const NodeCall& call) override;
+  void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) override;
+  void clear_objects() override;
+
+  bool types_match(const NodeDef& src, size_t slot, const NodeDef& dst, const InputSpec& in) override;
+  std::vector<Json> call_validate(const NodeDef& def, const std::string& node_id, const Json& inputs,
+                                  const Json& received_types) override;
+
+ private:
+  pyb::dict build_inputs(const NodeCall& call);
+  std::shared_ptr<NodeDef> describe(const std::string& class_type);
+  pyb::object helpers_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs_;
+};
+
+}  // namespace comfy::py

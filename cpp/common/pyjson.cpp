@@ -1,0 +1,217 @@
+#include "common/json.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace comfy {
+namespace {
+
+void append_u16(std::string& out, unsigned cp) {
+  static const char* hex = "0123456789abcdef";
+  out += "\\u";
+  out += hex[(cp >> 12) & 0xF];
+  out += hex[(cp >> 8) & 0xF];
+  out += hex[(cp >> 4) & 0xF];
+  out += hex[cp & 0xF];
+}
+
+// Decodes one UTF-8 sequence starting at s[i]; returns U+FFFD for invalid input (Python would have
+// refused to hold such a string; this keeps us from ever emitting invalid JSON).
+unsigned decode_utf8(const std::string& s, size_t& i) {
+  unsigned char c = s[i];
+  int extra = c >= 0xF0 && c < 0xF8 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
+  if (c < 0x80) { ++i; return c; }
+  if (extra < 0) { ++i; return 0xFFFD; }
+  unsigned cp = c & (0x3F >> extra);
+  for (int k = 1; k <= extra; ++k) {
+    if (i + k >= s.size()) { ++i; return 0xFFFD; }
+    unsigned char cc = s[i + k];
+    if ((cc & 0xC0) != 0x80) { ++i; return 0xFFFD; }
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  i += extra + 1;
+  return cp;
+}
+
+void dump_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { out += static_cast<char>(c); ++i; continue; }
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      default: break;
+    }
+    unsigned cp = decode_utf8(s, i);
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      append_u16(out, 0xD800 + (cp >> 10));
+      append_u16(out, 0xDC00 + (cp & 0x3FF));
+    } else {
+      append_u16(out, cp);
+    }
+  }
+  out += '"';
+}
+}  // namespace
+
+std::string py_float_repr(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  // Shortest representation that round-trips, as Python's repr does.
+  char buf[40];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  // buf is d.ddde[+-]XX; rebuild in Python's layout.
+  std::string m(buf);
+  auto epos = m.find('e');
+  std::string mant = m.substr(0, epos);
+  int exp = std::atoi(m.c_str() + epos + 1);
+  bool neg = mant[0] == '-';
+  if (neg) mant.erase(0, 1);
+  std::string digits;
+  for (char ch : mant) if (ch != '.') digits += ch;
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  std::string res;
+  if (exp < -4 || exp >= 16) {
+    res = digits.substr(0, 1);
+    if (digits.size() > 1) res += "." + digits.substr(1);
+    char eb[8];
+    std::snprintf(eb, sizeof eb, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+    res += eb;
+  } else if (exp < 0) {
+    res = "0." + std::string(-exp - 1, '0') + digits;
+  } else {
+    if (static_cast<int>(digits.size()) <= exp + 1) {
+      res = digits + std::string(exp + 1 - digits.size(), '0') + ".0";
+    } else {
+      res = digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
+    }
+  }
+  return neg ? "-" + res : res;
+}
+
+void py_dumps_to(std::string& out, const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null: out += "null"; return;
+    case Json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return;
+    case Json::value_t::number_integer: out += std::to_string(v.get<int64_t>()); return;
+    case Json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); return;
+    case Json::value_t::number_float: out += py_float_repr(v.get<double>()); return;
+    case Json::value_t::string: dump_string(out, v.get_ref<const std::string&>()); return;
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ", ";
+        first = false;
+        py_dumps_to(out, e);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ", ";
+        first = false;
+        dump_string(out, it.key());
+        out += ": ";
+        py_dumps_to(out, it.value());
+      }
+      out += '}';
+      return;
+    }
+    default: out += "null"; return;  // binary/discarded never reach the wire
+  }
+}
+
+std::string py_dumps(const Json& value) {
+  std::string out;
+  out.reserve(64);
+  py_dumps_to(out, value);
+  return out;
+}
+
+bool parse_json(const std::string& text, Json& out, std::string* error) {
+  try {
+    out = Json::parse(text);
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return false;
+  }
+}
+}  // namespace comfy
+
+namespace comfy {
+static std::string repr_string(const std::string& s) {
+  bool has_single = s.find('\'') != std::string::npos, has_double = s.find('"') != std::string::npos;
+  char q = (has_single && !has_double) ? '"' : '\'';
+  std::string out(1, q);
+  for (unsigned char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == static_cast<unsigned char>(q)) { out += '\\'; out += static_cast<char>(c); }
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7F) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    } else out += static_cast<char>(c);
+  }
+  out += q;
+  return out;
+}
+
+std::string py_repr(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null: return "None";
+    case Json::value_t::boolean: return v.get<bool>() ? "True" : "False";
+    case Json::value_t::number_float: {
+      double d = v.get<double>();
+      if (std::isnan(d)) return "nan";
+      if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+      return py_float_repr(d);
+    }
+    case Json::value_t::string: return repr_string(v.get_ref<const std::string&>());
+    case Json::value_t::array: {
+      std::string out = "[";
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ", ";
+        first = false;
+        out += py_repr(e);
+      }
+      return out + "]";
+    }
+    case Json::value_t::object: {
+      std::string out = "{";
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ", ";
+        first = false;
+        out += repr_string(it.key()) + ": " + py_repr(it.value());
+      }
+      return out + "}";
+    }
+    default: return py_dumps(v);
+  }
+}
+
+std::string py_str(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  return py_repr(v);
+}
+}  // namespace comfy

@@ -1,0 +1,117 @@
+#include "exec/cache.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "common/util.h"
+
+namespace comfy {
+
+void OutputCache::begin_prompt(const std::unordered_set<std::string>& keys) {
+  ++generation_;
+  if (mode_ == CacheMode::None) {
+    entries_.clear();
+  } else if (mode_ == CacheMode::Classic) {
+    for (auto it = entries_.begin(); it != entries_.end();)
+      it = keys.count(it->first) ? std::next(it) : entries_.erase(it);
+  }
+}
+
+const CacheEntry* OutputCache::get(const std::string& key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return nullptr;
+  it->second.used = generation_;
+  return &it->second.entry;
+}
+
+void OutputCache::set(const std::string& key, CacheEntry e) { entries_[key] = Slot{std::move(e), generation_}; }
+
+void OutputCache::end_prompt() {
+  if (mode_ != CacheMode::Lru || entries_.size() <= lru_max_) return;
+  std::vector<std::pair<uint64_t, std::string>> order;
+  for (const auto& [k, s] : entries_) order.emplace_back(s.used, k);
+  std::sort(order.begin(), order.end());
+  size_t drop = entries_.size() - lru_max_;
+  for (size_t i = 0; i < drop; ++i) {
+    if (order[i].first == generation_) break;  // never evict what this prompt just used
+    entries_.erase(order[i].second);
+  }
+}
+
+void OutputCache::clear() { entries_.clear(); }
+
+bool json_has_nan(const Json& v) {
+  if (v.is_number_float()) return std::isnan(v.get<double>());
+  if (v.is_array() || v.is_object())
+    for (const auto& e : v)
+      if (json_has_nan(e)) return true;
+  return false;
+}
+
+static bool link_of(const Json& v, const Json& prompt, std::string& src, int64_t& slot) {
+  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number()) return false;
+  src = v[0].get<std::string>();
+  slot = v[1].get<int64_t>();
+  return prompt.contains(src);
+}
+
+std::unordered_map<std::string, std::string> compute_cache_keys(
+    const Json& prompt, const std::unordered_map<std::string, KeyInput>& info) {
+  std::unordered_map<std::string, std::string> keys;
+  std::unordered_map<std::string, int> state;  // 1 visiting, 2 done
+  for (auto it = prompt.begin(); it != prompt.end(); ++it) {
+    if (state[it.key()] == 2) continue;
+    std::vector<std::pair<std::string, bool>> stack{{it.key(), false}};
+    while (!stack.empty()) {
+      auto [id, expanded] = stack.back();
+      stack.pop_back();
+      if (state[id] == 2) continue;
+      const Json& node = prompt[id];
+      const Json& inputs = node.is_object() && node.contains("inputs") ? node["inputs"] : Json::object();
+      if (!expanded) {
+        if (state[id] == 1) {  // reached again while on the stack: a cycle
+          keys[id] = "unique:" + uuid4();
+          state[id] = 2;
+          continue;
+        }
+        state[id] = 1;
+        stack.emplace_back(id, true);
+        for (const auto& v : inputs) {
+          std::string src;
+          int64_t slot;
+          if (link_of(v, prompt, src, slot) && state[src] != 2) stack.emplace_back(src, false);
+        }
+        continue;
+      }
+      auto inf = info.find(id);
+      if (inf == info.end() || json_has_nan(inf->second.is_changed)) {
+        keys[id] = "unique:" + uuid4();
+        state[id] = 2;
+        continue;
+      }
+      // Sorted input names, as ComfyUI's signature sorts them.
+      std::map<std::string, Json> sorted;
+      bool unique = false;
+      for (auto in = inputs.begin(); in != inputs.end(); ++in) {
+        std::string src;
+        int64_t slot;
+        if (link_of(in.value(), prompt, src, slot)) {
+          auto k = keys.find(src);
+          if (k == keys.end() || k->second.rfind("unique:", 0) == 0) unique = true;
+          sorted[in.key()] = Json::array({"ANCESTOR", k == keys.end() ? "" : k->second, slot});
+        } else {
+          sorted[in.key()] = in.value();
+        }
+      }
+      Json sig = Json::array({inf->second.class_type, inf->second.is_changed});
+      if (inf->second.include_id) sig.push_back(id);
+      for (auto& [k, v] : sorted) sig.push_back(Json::array({k, v}));
+      keys[id] = unique ? "unique:" + uuid4() : sha256_hex(py_dumps(sig));
+      state[id] = 2;
+    }
+  }
+  return keys;
+}
+
+}  // namespace comfy

@@ -1,0 +1,56 @@
+// The prompt worker (spec §4, §6): one native thread that takes prompts from the queue and runs
+// them, sending ComfyUI's messages through the hub. It reaches node code only via NodeRuntime.
+// Interrupts and /free flags may be set from any thread.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "exec/cache.h"
+#include "exec/runtime.h"
+#include "queue/prompt_queue.h"
+#include "ws/hub.h"
+
+namespace comfy {
+
+class Executor {
+ public:
+  Executor(PromptQueue& queue, ws::Hub& hub, NodeRuntime& runtime, CacheMode mode, size_t lru_max);
+  ~Executor();
+  void start();  // with all signals blocked on the new thread
+  void stop();   // joins
+
+  // Global interrupt flag (comfy.model_management's): set by /interrupt, cleared at prompt start
+  // and by whoever consumes it.
+  void set_interrupt(bool v) { interrupt_.store(v); }
+  bool interrupt_requested() const { return interrupt_.load(); }
+  bool take_interrupt() { return interrupt_.exchange(false); }
+
+  // For the on-connect replay: the display id of the executing node when `sid` is the client of
+  // the running prompt.
+  std::optional<std::string> executing_node_for(const std::string& sid) const;
+  std::optional<std::string> current_prompt_id() const;
+  std::optional<std::string> current_client_id() const;
+  std::optional<std::string> last_node_id() const;
+
+ private:
+  struct Run;
+  void loop();
+  void run_prompt(QueueItem& item, int64_t task_id);
+  void process_flags();
+
+  PromptQueue& queue_;
+  ws::Hub& hub_;
+  NodeRuntime& runtime_;
+  OutputCache cache_;
+  std::atomic<bool> interrupt_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  mutable std::mutex state_mu_;
+  std::optional<std::string> client_id_, prompt_id_, last_node_;
+};
+
+}  // namespace comfy

@@ -1,0 +1,56 @@
+// The executor's only way to reach node code (architecture §4). Implemented once for Python
+// nodes (bindings/py_runtime) and, later, once per native node. The executor thread calls these;
+// implementations take whatever locks (the GIL) they need and release them before returning.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/json.h"
+#include "graph/node_def.h"
+
+namespace comfy {
+
+struct QueueItem;
+
+// Opaque outputs of one node: one list per output slot, one entry per list-mapped call.
+struct OutputHandle {
+  virtual ~OutputHandle() = default;
+};
+
+struct InputArg {
+  const Json* constant = nullptr;          // a widget value from the prompt, or
+  std::shared_ptr<OutputHandle> source;    // the linked node's outputs and the slot to take
+  int slot = 0;
+};
+
+struct NodeCall {
+  std::string node_id;
+  std::string display_id;
+  std::string class_type;
+  std::shared_ptr<const NodeDef> def;
+  std::vector<std::pair<std::string, InputArg>> inputs;  // prompt input order
+};
+
+struct NodeResult {
+  enum Kind { Ok, Error, Interrupted } kind = Ok;
+  std::shared_ptr<OutputHandle> outputs;
+  Json ui;     // the node's UI dict, null when it has none
+  Json error;  // Error: {exception_message, exception_type, traceback, current_inputs}
+};
+
+class NodeRuntime : public NodeDefSource {
+ public:
+  virtual void begin_prompt(const QueueItem& item) = 0;
+  virtual void end_prompt() = 0;
+  // IS_CHANGED on the class with constant inputs (links as None). Returns the JSON form of the
+  // list of results; any exception yields NaN (ComfyUI: always re-execute).
+  virtual Json is_changed(const NodeCall& call) = 0;
+  virtual NodeResult execute(const NodeCall& call) = 0;
+  // Node instances persist per (node id, class) while they stay in the prompt; drop the rest.
+  virtual void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) = 0;
+  virtual void clear_objects() = 0;
+};
+
+}  // namespace comfy

@@ -1,0 +1,443 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/peer.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "common/util.h"
+#include "ws/frame.h"
+
+namespace comfy::http {
+
+struct Server::Shared {
+  ServerOptions opts;
+  std::shared_ptr<Router> router;
+  std::shared_ptr<ws::Hub> hub;
+  WsHooks hooks;
+};
+
+namespace {
+using PeerPtr = std::shared_ptr<Pistache::Tcp::Peer>;
+constexpr const char* kConnKey = "comfy.conn";
+
+struct Conn {
+  std::recursive_mutex mu;
+  RequestParser parser;
+  bool busy = false;    // a response is pending; later pipelined requests wait
+  bool closed = false;  // a Connection: close response went out; ignore further input
+  bool in_loop = false; // process_input is running on this connection (no re-entry)
+  std::shared_ptr<ws::Session> ws;
+  std::unique_ptr<ws::FrameParser> frames;
+  explicit Conn(size_t max_body) : parser(max_body) {}
+};
+
+void shutdown_after(const PeerPtr& peer) { ::shutdown(peer->fd(), SHUT_WR); }
+
+void write_bytes(const std::weak_ptr<Pistache::Tcp::Peer>& wp, std::string bytes, bool close_after,
+                 std::function<void()> done = {}) {
+  auto peer = wp.lock();
+  if (!peer) {
+    if (done) done();
+    return;
+  }
+  size_t n = bytes.size();
+  Pistache::RawBuffer buf(std::move(bytes), n);
+  peer->send(buf).then(
+      [wp, close_after, done](ssize_t) {
+        if (close_after)
+          if (auto p = wp.lock()) shutdown_after(p);
+        if (done) done();
+      },
+      [done](std::exception_ptr) {
+        if (done) done();
+      });
+}
+
+// A touch of Pistache's own per-peer parser resets the clock its idle reaper reads.
+void touch_clock(const PeerPtr& peer, bool idle) {
+  if (auto p = peer->tryGetData(Pistache::Http::Handler::ParserData))
+    std::static_pointer_cast<Pistache::Http::RequestParser>(p)->reset();
+  peer->setIdle(idle);
+}
+
+bool is_loopback_host(const std::string& host) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, bool> cache;
+  in_addr a4;
+  in6_addr a6;
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  {
+    std::lock_guard lk(mu);
+    auto it = cache.find(host);
+    if (it != cache.end()) return it->second;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* res = nullptr;
+  bool loop = false;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) == 0 && res) {
+    loop = true;
+    for (auto* p = res; p; p = p->ai_next) {
+      if (p->ai_family == AF_INET) {
+        auto* s = reinterpret_cast<sockaddr_in*>(p->ai_addr);
+        if ((ntohl(s->sin_addr.s_addr) >> 24) != 127) loop = false;
+      } else if (p->ai_family == AF_INET6) {
+        auto* s = reinterpret_cast<sockaddr_in6*>(p->ai_addr);
+        if (!IN6_IS_ADDR_LOOPBACK(&s->sin6_addr)) loop = false;
+      }
+    }
+    freeaddrinfo(res);
+  }
+  std::lock_guard lk(mu);
+  if (cache.size() > 1024) cache.clear();
+  cache[host] = loop;
+  return loop;
+}
+
+// Splits "host[:port]" / "[v6]:port" into hostname and whether a port was present.
+std::pair<std::string, bool> split_hostport(const std::string& s) {
+  if (!s.empty() && s[0] == '[') {
+    auto e = s.find(']');
+    if (e == std::string::npos) return {s, false};
+    return {s.substr(1, e - 1), e + 1 < s.size() && s[e + 1] == ':'};
+  }
+  auto c = s.rfind(':');
+  if (c == std::string::npos || s.find(':') != c) return {s, false};
+  return {s.substr(0, c), true};
+}
+
+void add_cache_control(const std::string& path, Response& r) {
+  for (const auto& [k, v] : r.headers)
+    if (iequals(k, "Cache-Control")) return;
+  auto lower = to_lower(path);
+  auto last = lower.substr(lower.find_last_of('/') + 1);
+  auto ends = [&](const char* suf) {
+    std::string s(suf);
+    return lower.size() >= s.size() && lower.compare(lower.size() - s.size(), s.size(), s) == 0;
+  };
+  if (ends(".js") || ends(".css") || (last.rfind("index", 0) == 0 && ends(".json"))) {
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return;
+  }
+  static const char* img[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
+  bool is_img = false;
+  for (auto* e : img) is_img = is_img || ends(e);
+  if (!is_img) return;
+  int s = r.status;
+  if (s == 404) r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+  else if ((s >= 200 && s <= 206) || s == 301 || s == 308) r.headers.emplace_back("Cache-Control", "public, max-age=86400");
+  else if (s == 302 || s == 303 || s == 307) r.headers.emplace_back("Cache-Control", "no-cache");
+}
+}  // namespace
+
+bool origin_mismatch(const Request& req) {
+  auto host = req.header("Host");
+  auto origin = req.header("Origin");
+  if (!host || !origin) return false;
+  std::string host_domain = to_lower(*host);
+  // netloc of the Origin URL: strip scheme and any path.
+  std::string o = to_lower(*origin);
+  auto sch = o.find("://");
+  std::string netloc = sch == std::string::npos ? "" : o.substr(sch + 3);
+  netloc = netloc.substr(0, netloc.find('/'));
+  auto [host_name, host_has_port] = split_hostport(host_domain);
+  auto [origin_name, origin_has_port] = split_hostport(netloc);
+  if (!is_loopback_host(host_name)) return false;
+  std::string hd = origin_has_port ? host_domain : host_name;
+  std::string od = host_has_port ? netloc : origin_name;
+  return !hd.empty() && !od.empty() && hd != od;
+}
+
+struct Responder::Impl {
+  std::weak_ptr<Pistache::Tcp::Peer> peer;
+  std::weak_ptr<Conn> conn;
+  std::shared_ptr<Server::Shared> shared;
+  std::string path;
+  bool keep_alive = true;
+  bool head = false;
+  int version_minor = 1;
+  std::atomic<bool> sent{false};
+  std::function<void()> after;  // resumes the connection's pipeline
+};
+
+namespace {
+void process_input(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn);
+}
+
+void Responder::send(Response r) const {
+  if (!impl_ || impl_->sent.exchange(true)) return;
+  auto& sh = *impl_->shared;
+  if (sh.opts.cors_origin) {
+    r.headers.emplace_back("Access-Control-Allow-Origin", *sh.opts.cors_origin);
+    r.headers.emplace_back("Access-Control-Allow-Methods", "POST, GET, DELETE, PUT, OPTIONS");
+    r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization");
+    r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  }
+  add_cache_control(impl_->path, r);
+  bool ka = impl_->keep_alive;
+  write_bytes(impl_->peer, serialize(r, ka, impl_->version_minor, impl_->head), !ka);
+  if (impl_->after) impl_->after();
+}
+
+namespace {
+
+void upgrade_websocket(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer,
+                       const std::shared_ptr<Conn>& conn, const Request& req) {
+  auto key = req.header("Sec-WebSocket-Key");
+  Response r;
+  r.status = 101;
+  r.headers = {{"Upgrade", "websocket"}, {"Connection", "upgrade"},
+               {"Sec-WebSocket-Accept", ws::accept_key(key.value_or(""))}};
+  std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
+  for (auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+  head += "\r\n";
+
+  auto s = std::make_shared<ws::Session>();
+  auto q = req.query_value("clientId");
+  s->sid = q && !q->empty() ? *q : uuid4_hex();
+  std::weak_ptr<Pistache::Tcp::Peer> wp = peer;
+  s->write = [wp](std::string bytes, std::function<void()> done) { write_bytes(wp, std::move(bytes), false, done); };
+  s->close = [wp] {
+    if (auto p = wp.lock()) write_bytes(wp, ws::encode_close(1001), true);
+  };
+  conn->ws = s;
+  conn->frames = std::make_unique<ws::FrameParser>(sh->opts.max_ws_message);
+  write_bytes(wp, head, false);
+  touch_clock(peer, true);
+  sh->hub->add(s);
+  if (sh->hooks.on_open) sh->hooks.on_open(s);
+}
+
+void on_ws_bytes(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, Conn& conn,
+                 const char* data, size_t len) {
+  conn.frames->feed(data, len);
+  ws::Message m;
+  while (true) {
+    auto res = conn.frames->next(m);
+    if (res == ws::FrameParser::Result::Incomplete) return;
+    if (res == ws::FrameParser::Result::Error) {
+      write_bytes(peer, ws::encode_close(conn.frames->error_code()), true);
+      conn.closed = true;
+      return;
+    }
+    switch (m.opcode) {
+      case ws::kPing: write_bytes(peer, ws::encode_frame(ws::kPong, m.payload), false); break;
+      case ws::kPong: break;
+      case ws::kClose:
+        write_bytes(peer, ws::encode_close(1000), true);
+        conn.closed = true;
+        return;
+      case ws::kText:
+        if (sh->hooks.on_text) sh->hooks.on_text(conn.ws, m.payload);
+        break;
+      default: break;  // binary messages are ignored, as in ComfyUI
+    }
+  }
+}
+
+bool is_ws_upgrade(const Request& req) {
+  auto up = req.header("Upgrade");
+  return up && iequals(trim(*up), "websocket") && req.method == "GET";
+}
+
+void dispatch(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn,
+              Request&& req) {
+  auto impl = std::make_shared<Responder::Impl>();
+  impl->peer = peer;
+  impl->conn = conn;
+  impl->shared = sh;
+  impl->path = req.path;
+  impl->keep_alive = req.keep_alive;
+  impl->head = req.method == "HEAD";
+  impl->version_minor = req.version_minor;
+  std::weak_ptr<Conn> wc = conn;
+  std::weak_ptr<Pistache::Tcp::Peer> wp = peer;
+  impl->after = [sh, wc, wp] {
+    auto c = wc.lock();
+    auto p = wp.lock();
+    if (!c || !p) return;
+    std::lock_guard lk(c->mu);
+    c->busy = false;
+    touch_clock(p, !c->parser.mid_request());
+    if (!c->in_loop && c->parser.buffered()) process_input(sh, p, c);
+  };
+  if (!req.keep_alive) conn->closed = true;
+  Responder resp(impl);
+
+  if (sh->opts.cors_origin) {
+    if (req.method == "OPTIONS") return resp.send(Response::empty(200));
+  } else if (origin_mismatch(req)) {
+    std::fprintf(stderr, "WARNING: request with non matching host and origin %s != %s, returning 403\n",
+                 req.header("Host").value_or("").c_str(), req.header("Origin").value_or("").c_str());
+    return resp.send(Response::empty(403));
+  } else if (req.method == "OPTIONS") {
+    return resp.send(Response::empty(200));
+  }
+
+  if ((req.path == "/ws" || req.path == "/api/ws") && is_ws_upgrade(req)) {
+    impl->sent = true;
+    conn->busy = false;
+    return upgrade_websocket(sh, peer, conn, req);
+  }
+
+  RouteRequest rr{std::move(req), {}};
+  bool mismatch = false;
+  const RouteHandler* h = sh->router->match(rr.req.method, rr.req.path, rr.params, &mismatch);
+  if (!h) {
+    if (mismatch) return resp.send(Response::text("405: Method Not Allowed", 405));
+    return resp.send(Response::text("404: Not Found", 404));
+  }
+  try {
+    (*h)(rr, resp);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ERROR: handler for %s failed: %s\n", rr.req.path.c_str(), e.what());
+    resp.send(Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500));
+  }
+}
+
+void process_input(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn) {
+  conn->in_loop = true;
+  struct Reset { bool& f; ~Reset() { f = false; } } reset{conn->in_loop};
+  while (!conn->busy && !conn->closed && !conn->ws) {
+    Request req;
+    auto st = conn->parser.next(req);
+    if (st == RequestParser::State::Incomplete) {
+      if (conn->parser.wants_continue()) write_bytes(peer, "HTTP/1.1 100 Continue\r\n\r\n", false);
+      return;
+    }
+    if (st == RequestParser::State::Error) {
+      int code = conn->parser.error_status();
+      std::string msg = code == 413 ? "413: Request Entity Too Large" : std::to_string(code) + ": " + conn->parser.error_reason();
+      write_bytes(peer, serialize(Response::text(msg, code), false, 1), true);
+      conn->closed = true;
+      return;
+    }
+    conn->busy = true;
+    dispatch(sh, peer, conn, std::move(req));
+  }
+}
+
+class PeerHandler : public Pistache::Http::Handler {
+ public:
+  HTTP_PROTOTYPE(PeerHandler)
+  explicit PeerHandler(std::shared_ptr<Server::Shared> sh) : sh_(std::move(sh)) {}
+
+  void onRequest(const Pistache::Http::Request&, Pistache::Http::ResponseWriter) override {}
+
+  void onConnection(const PeerPtr& peer) override {
+    // Pistache's reaper reads this parser's clock; we never feed it (4 KiB, unused).
+    peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(4096));
+    peer->putData(kConnKey, std::make_shared<Conn>(sh_->opts.max_body));
+    peer->setIdle(false);
+  }
+
+  void onInput(const char* buffer, size_t len, const PeerPtr& peer) override {
+    auto conn = std::static_pointer_cast<Conn>(peer->tryGetData(kConnKey));
+    if (!conn) return;
+    std::lock_guard lk(conn->mu);
+    if (conn->closed) return;
+    if (conn->ws) {
+      touch_clock(peer, true);
+      return on_ws_bytes(sh_, peer, *conn, buffer, len);
+    }
+    touch_clock(peer, false);
+    conn->parser.feed(buffer, len);
+    process_input(sh_, peer, conn);
+  }
+
+  void onDisconnection(const PeerPtr& peer) override {
+    auto conn = std::static_pointer_cast<Conn>(peer->tryGetData(kConnKey));
+    if (!conn) return;
+    std::shared_ptr<ws::Session> s;
+    {
+      std::lock_guard lk(conn->mu);
+      s = conn->ws;
+      conn->closed = true;
+    }
+    if (s) {
+      sh_->hub->remove(s);
+      if (sh_->hooks.on_close) sh_->hooks.on_close(s);
+    }
+  }
+
+ private:
+  std::shared_ptr<Server::Shared> sh_;
+};
+}  // namespace
+
+struct Server::Impl {
+  std::vector<std::unique_ptr<Pistache::Http::Endpoint>> endpoints;
+  std::thread pinger;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  int port = 0;
+};
+
+Server::Server(ServerOptions opts, std::shared_ptr<Router> router, std::shared_ptr<ws::Hub> hub, WsHooks hooks)
+    : shared_(std::make_shared<Shared>(Shared{std::move(opts), std::move(router), std::move(hub), std::move(hooks)})),
+      impl_(std::make_unique<Impl>()) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  std::string errors;
+  for (const auto& host : shared_->opts.hosts) {
+    try {
+      Pistache::Address addr(host, Pistache::Port(static_cast<uint16_t>(shared_->opts.port)));
+      auto ep = std::make_unique<Pistache::Http::Endpoint>(addr);
+      auto o = Pistache::Http::Endpoint::options()
+                   .threads(shared_->opts.threads)
+                   .flags(Pistache::Tcp::Options::ReuseAddr | Pistache::Tcp::Options::NoDelay)
+                   .keepaliveTimeout(std::chrono::seconds(75))
+                   .maxRequestSize(shared_->opts.max_body + 65536);
+      ep->init(o);
+      ep->setHandler(Pistache::Http::make_handler<PeerHandler>(shared_));
+      ep->serveThreaded();
+      if (!impl_->port) impl_->port = static_cast<uint16_t>(ep->getPort());
+      impl_->endpoints.push_back(std::move(ep));
+    } catch (const std::exception& e) {
+      errors += host + ": " + e.what() + "; ";
+    }
+  }
+  // WebSocket pings well inside the 75 s idle timeout keep quiet sockets open.
+  impl_->pinger = std::thread([this] {
+    std::unique_lock lk(impl_->mu);
+    while (!impl_->cv.wait_for(lk, std::chrono::seconds(20), [this] { return impl_->stopping; }))
+      shared_->hub->ping_all();
+  });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (impl_->endpoints.empty()) throw std::runtime_error("could not bind: " + errors);
+  if (!errors.empty()) std::fprintf(stderr, "WARNING: %s\n", errors.c_str());
+}
+
+void Server::stop() {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->pinger.joinable()) impl_->pinger.join();
+  for (auto& ep : impl_->endpoints) ep->shutdown();
+  impl_->endpoints.clear();
+}
+
+int Server::port() const { return impl_->port; }
+
+}  // namespace comfy::http

@@ -1,0 +1,204 @@
+#include "queue/prompt_queue.h"
+
+#include <algorithm>
+
+namespace comfy {
+namespace {
+bool item_less(const QueueItem& a, const QueueItem& b) {
+  double x = a.order(), y = b.order();
+  if (x != y) return x < y;
+  return a.prompt_id < b.prompt_id;
+}
+}  // namespace
+
+Json QueueItem::to_json() const {
+  Json outs = Json::array();
+  for (const auto& o : outputs) outs.push_back(o);
+  return Json::array({number, prompt_id, prompt, extra_data, outs});
+}
+
+void PromptQueue::set_listener(std::function<void()> f) {
+  std::lock_guard lk(mu_);
+  listener_ = std::move(f);
+}
+
+void PromptQueue::notify() {
+  std::function<void()> f;
+  {
+    std::lock_guard lk(mu_);
+    f = listener_;
+  }
+  if (f) f();
+}
+
+int64_t PromptQueue::take_number() {
+  std::lock_guard lk(mu_);
+  return number_++;
+}
+
+void PromptQueue::put(QueueItem item) {
+  {
+    std::lock_guard lk(mu_);
+    auto pos = std::upper_bound(pending_.begin(), pending_.end(), item, item_less);
+    pending_.insert(pos, std::move(item));
+  }
+  cv_.notify_all();
+  notify();
+}
+
+std::optional<std::pair<QueueItem, int64_t>> PromptQueue::get(std::chrono::milliseconds timeout) {
+  std::optional<std::pair<QueueItem, int64_t>> out;
+  {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, timeout, [this] { return stopped_ || !pending_.empty() || !flags_.empty(); });
+    if (stopped_ || pending_.empty()) return std::nullopt;
+    QueueItem item = std::move(pending_.front());
+    pending_.erase(pending_.begin());
+    int64_t id = task_counter_++;
+    running_[id] = item;
+    out.emplace(std::move(item), id);
+  }
+  notify();
+  return out;
+}
+
+void PromptQueue::task_done(int64_t task_id, const Json& outputs, const Json& meta, const HistoryStatus& status) {
+  {
+    std::lock_guard lk(mu_);
+    auto it = running_.find(task_id);
+    if (it == running_.end()) return;
+    QueueItem item = std::move(it->second);
+    running_.erase(it);
+    if (history_.size() > max_history_) {
+      history_index_.erase(history_.front().first);
+      history_.pop_front();
+    }
+    for (const char* k : {"auth_token_comfy_org", "api_key_comfy_org"})
+      if (item.extra_data.is_object()) item.extra_data.erase(k);
+    Json entry = {{"prompt", item.to_json()},
+                  {"outputs", outputs},
+                  {"status", {{"status_str", status.status_str},
+                              {"completed", status.completed},
+                              {"messages", status.messages}}},
+                  {"meta", meta}};
+    auto old = history_index_.find(item.prompt_id);
+    if (old != history_index_.end()) {
+      old->second->second = std::move(entry);  // a dict assignment keeps the key's position
+    } else {
+      history_.emplace_back(item.prompt_id, std::move(entry));
+      history_index_[item.prompt_id] = std::prev(history_.end());
+    }
+  }
+  notify();
+}
+
+Json PromptQueue::queue_json() const {
+  std::lock_guard lk(mu_);
+  Json running = Json::array(), pending = Json::array();
+  std::vector<int64_t> ids;
+  for (const auto& [id, _] : running_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (auto id : ids) running.push_back(running_.at(id).to_json());
+  for (const auto& it : pending_) pending.push_back(it.to_json());
+  return {{"queue_running", running}, {"queue_pending", pending}};
+}
+
+size_t PromptQueue::remaining() const {
+  std::lock_guard lk(mu_);
+  return pending_.size() + running_.size();
+}
+
+bool PromptQueue::delete_pending(const std::string& prompt_id) {
+  bool found = false;
+  {
+    std::lock_guard lk(mu_);
+    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const QueueItem& q) { return q.prompt_id == prompt_id; });
+    if (it != pending_.end()) {
+      pending_.erase(it);
+      found = true;
+    }
+  }
+  if (found) notify();
+  return found;
+}
+
+void PromptQueue::wipe() {
+  {
+    std::lock_guard lk(mu_);
+    pending_.clear();
+  }
+  notify();
+}
+
+std::optional<QueueItem> PromptQueue::running_item() const {
+  std::lock_guard lk(mu_);
+  if (running_.empty()) return std::nullopt;
+  return running_.begin()->second;
+}
+
+Json PromptQueue::history_json(std::optional<int64_t> max_items, std::optional<int64_t> offset_in) const {
+  std::lock_guard lk(mu_);
+  Json out = Json::object();
+  int64_t offset = offset_in.value_or(-1);
+  if (offset < 0 && max_items) offset = static_cast<int64_t>(history_.size()) - *max_items;
+  int64_t i = 0;
+  for (const auto& [id, entry] : history_) {
+    if (i >= offset) {
+      out[id] = entry;
+      if (max_items && static_cast<int64_t>(out.size()) >= *max_items) break;
+    }
+    ++i;
+  }
+  return out;
+}
+
+Json PromptQueue::history_entry(const std::string& prompt_id) const {
+  std::lock_guard lk(mu_);
+  auto it = history_index_.find(prompt_id);
+  if (it == history_index_.end()) return Json::object();
+  return Json{{prompt_id, it->second->second}};
+}
+
+void PromptQueue::delete_history(const std::string& prompt_id) {
+  std::lock_guard lk(mu_);
+  auto it = history_index_.find(prompt_id);
+  if (it == history_index_.end()) return;
+  history_.erase(it->second);
+  history_index_.erase(it);
+}
+
+void PromptQueue::wipe_history() {
+  std::lock_guard lk(mu_);
+  history_.clear();
+  history_index_.clear();
+}
+
+size_t PromptQueue::history_size() const {
+  std::lock_guard lk(mu_);
+  return history_.size();
+}
+
+void PromptQueue::set_flag(const std::string& name, const Json& value) {
+  {
+    std::lock_guard lk(mu_);
+    flags_[name] = value;
+  }
+  cv_.notify_all();
+}
+
+Json PromptQueue::take_flags() {
+  std::lock_guard lk(mu_);
+  Json f = std::move(flags_);
+  flags_ = Json::object();
+  return f;
+}
+
+void PromptQueue::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+}
+
+}  // namespace comfy

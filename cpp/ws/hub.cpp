@@ -1,0 +1,106 @@
+#include "ws/hub.h"
+
+#include <algorithm>
+
+#include "ws/frame.h"
+
+namespace comfy::ws {
+
+void Hub::add(const std::shared_ptr<Session>& s) {
+  std::lock_guard lk(mu_);
+  if (!sessions_.count(s->sid)) order_.push_back(s->sid);
+  sessions_[s->sid] = s;
+}
+
+void Hub::remove(const std::shared_ptr<Session>& s) {
+  std::lock_guard lk(mu_);
+  auto it = sessions_.find(s->sid);
+  if (it == sessions_.end() || it->second != s) return;
+  sessions_.erase(it);
+  order_.erase(std::remove(order_.begin(), order_.end(), s->sid), order_.end());
+}
+
+std::string Hub::json_frame_text(const std::string& event, const Json& data) {
+  std::string text = "{\"type\": ";
+  py_dumps_to(text, Json(event));
+  text += ", \"data\": ";
+  py_dumps_to(text, data);
+  text += '}';
+  return text;
+}
+
+std::vector<std::shared_ptr<Session>> Hub::targets(const std::optional<std::string>& sid) const {
+  std::lock_guard lk(mu_);
+  std::vector<std::shared_ptr<Session>> out;
+  if (sid) {
+    auto it = sessions_.find(*sid);
+    if (it != sessions_.end()) out.push_back(it->second);
+  } else {
+    out.reserve(order_.size());
+    for (const auto& k : order_) out.push_back(sessions_.at(k));
+  }
+  return out;
+}
+
+void Hub::deliver(const std::shared_ptr<Session>& s, const std::shared_ptr<const std::string>& frame,
+                  bool droppable) {
+  int64_t q = s->queued.load();
+  if (droppable && q > kDropPreviewBytes) return;
+  if (q > kCloseBytes) {
+    s->close();
+    return;
+  }
+  auto n = static_cast<int64_t>(frame->size());
+  s->queued += n;
+  std::weak_ptr<Session> w = s;
+  s->write(*frame, [w, n] {
+    if (auto sp = w.lock()) sp->queued -= n;
+  });
+}
+
+void Hub::send_json(const std::string& event, const Json& data, const std::optional<std::string>& sid) {
+  auto ts = targets(sid);
+  if (ts.empty()) return;  // never build a frame nobody receives
+  auto frame = std::make_shared<const std::string>(encode_frame(kText, json_frame_text(event, data)));
+  for (auto& s : ts) deliver(s, frame, false);
+}
+
+void Hub::send_text_to(const std::shared_ptr<Session>& s, const std::string& text) {
+  deliver(s, std::make_shared<const std::string>(encode_frame(kText, text)), false);
+}
+
+void Hub::send_binary(const std::string& payload, const std::optional<std::string>& sid, bool droppable) {
+  auto ts = targets(sid);
+  if (ts.empty()) return;
+  auto frame = std::make_shared<const std::string>(encode_frame(kBinary, payload));
+  for (auto& s : ts) deliver(s, frame, droppable);
+}
+
+void Hub::ping_all() {
+  auto frame = std::make_shared<const std::string>(encode_frame(kPing, ""));
+  for (auto& s : targets(std::nullopt)) deliver(s, frame, true);
+}
+
+std::vector<std::string> Hub::sids() const {
+  std::lock_guard lk(mu_);
+  return order_;
+}
+
+std::optional<Json> Hub::feature_flags(const std::string& sid) const {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lk(mu_);
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end()) return std::nullopt;
+    s = it->second;
+  }
+  std::lock_guard lk(s->mu);
+  return s->feature_flags;
+}
+
+size_t Hub::size() const {
+  std::lock_guard lk(mu_);
+  return sessions_.size();
+}
+
+}  // namespace comfy::ws

@@ -1,0 +1,5 @@
+import sys
+
+from comfy._app import main
+
+sys.exit(main())

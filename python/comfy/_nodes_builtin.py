@@ -1,0 +1,258 @@
+"""ComfyUI's V1 image I/O built-in nodes (LoadImage, SaveImage, PreviewImage,
+EmptyImage, ImageInvert), behaving as in ComfyUI 0.3.64.
+
+Output files must be byte-for-byte what ComfyUI writes for the same pixels and
+metadata (clients diff them), hence the exact uint8 conversion (truncation), text
+chunk layout and compress levels below.
+
+`folder_paths` is imported by its top-level name, as packs do: the app (or the unit
+test conftest) registers comfy._compat.folder_paths under that name first.
+"""
+import hashlib
+import json
+import os
+import random
+
+import numpy as np
+import torch
+from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
+
+MAX_RESOLUTION = 16384
+
+# Set by the app from --disable-metadata; cli_args.args.disable_metadata is honoured too.
+DISABLE_METADATA = False
+
+# ComfyUI's PreviewImage alphabet (sic: 'p' twice, no 'w'); kept so temp names look alike.
+_TEMP_SUFFIX_LETTERS = "abcdefghijklmnopqrstupvxyz"
+
+
+def _folder_paths():
+    import folder_paths
+    return folder_paths
+
+
+def _metadata_disabled():
+    if DISABLE_METADATA:
+        return True
+    try:
+        from comfy.cli_args import args
+    except ImportError:
+        return False
+    return bool(getattr(args, "disable_metadata", False))
+
+
+def _pillow(fn, arg):
+    """Calls a Pillow function, retrying once with truncated images allowed (as
+    ComfyUI's node_helpers.pillow): many real-world files are slightly truncated."""
+    prev = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        return fn(arg)
+    except (OSError, UnidentifiedImageError, ValueError):
+        if prev:
+            raise
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            return fn(arg)
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = prev
+
+
+class SaveImage:
+    def __init__(self):
+        self.output_dir = _folder_paths().get_output_directory()
+        self.type = "output"
+        self.prefix_append = ""
+        self.compress_level = 4
+
+    @classmethod
+    def INPUT_TYPES(s):
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "The images to save."}),
+                "filename_prefix": ("STRING", {
+                    "default": "ComfyUI",
+                    "tooltip": "The prefix for the file to save. This may include formatting "
+                               "information such as %date:yyyy-MM-dd% or "
+                               "%Empty Latent Image.width% to include values from nodes."}),
+            },
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
+        }
+
+    RETURN_TYPES = ()
+    FUNCTION = "save_images"
+    OUTPUT_NODE = True
+    CATEGORY = "image"
+    DESCRIPTION = "Saves the input images to your ComfyUI output directory."
+
+    def _pnginfo(self, prompt, extra_pnginfo):
+        if _metadata_disabled():
+            return None
+        metadata = PngInfo()
+        if prompt is not None:
+            metadata.add_text("prompt", json.dumps(prompt))
+        if extra_pnginfo is not None:
+            for key in extra_pnginfo:
+                metadata.add_text(key, json.dumps(extra_pnginfo[key]))
+        return metadata
+
+    def save_images(self, images, filename_prefix="ComfyUI", prompt=None, extra_pnginfo=None):
+        filename_prefix += self.prefix_append
+        # Width/height for %width%/%height% come from the first image ([H, W, C]).
+        full_output_folder, filename, counter, subfolder, filename_prefix = \
+            _folder_paths().get_save_image_path(filename_prefix, self.output_dir,
+                                                images[0].shape[1], images[0].shape[0])
+        results = []
+        for batch_number, image in enumerate(images):
+            # Truncation, not rounding: 189.99998 becomes 189 as in ComfyUI.
+            pixels = 255. * image.cpu().numpy()
+            img = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+            metadata = self._pnginfo(prompt, extra_pnginfo)
+            name = filename.replace("%batch_num%", str(batch_number))
+            file = f"{name}_{counter:05}_.png"
+            img.save(os.path.join(full_output_folder, file), pnginfo=metadata,
+                     compress_level=self.compress_level)
+            results.append({"filename": file, "subfolder": subfolder, "type": self.type})
+            counter += 1
+        return {"ui": {"images": results}}
+
+
+class PreviewImage(SaveImage):
+    def __init__(self):
+        self.output_dir = _folder_paths().get_temp_directory()
+        self.type = "temp"
+        self.prefix_append = "_temp_" + ''.join(
+            random.choice(_TEMP_SUFFIX_LETTERS) for _ in range(5))
+        self.compress_level = 1
+
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"images": ("IMAGE",)},
+                "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"}}
+
+
+def _frame_to_tensors(frame):
+    """One Pillow frame -> (IMAGE [1,H,W,3] float32, MASK [H,W] = 1 - alpha)."""
+    if frame.mode == 'I':
+        # 16-bit greyscale PNGs load as mode I; ComfyUI scales them down to 8-bit range.
+        frame = frame.point(lambda v: v * (1 / 255))
+    rgb = frame.convert("RGB")
+    image = torch.from_numpy(np.array(rgb).astype(np.float32) / 255.0)[None,]
+    if 'A' in frame.getbands():
+        alpha = np.array(frame.getchannel('A')).astype(np.float32) / 255.0
+        mask = 1. - torch.from_numpy(alpha)
+    elif frame.mode == 'P' and 'transparency' in frame.info:
+        alpha = np.array(frame.convert('RGBA').getchannel('A')).astype(np.float32) / 255.0
+        mask = 1. - torch.from_numpy(alpha)
+    else:
+        mask = torch.zeros((64, 64), dtype=torch.float32, device="cpu")
+    return image, mask
+
+
+class LoadImage:
+    @classmethod
+    def INPUT_TYPES(s):
+        fp = _folder_paths()
+        input_dir = fp.get_input_directory()
+        try:
+            names = os.listdir(input_dir)
+        except FileNotFoundError:
+            names = []
+        files = [f for f in names if os.path.isfile(os.path.join(input_dir, f))]
+        files = fp.filter_files_content_types(files, ["image"])
+        return {"required": {"image": (sorted(files), {"image_upload": True})}}
+
+    CATEGORY = "image"
+    RETURN_TYPES = ("IMAGE", "MASK")
+    FUNCTION = "load_image"
+
+    def load_image(self, image):
+        image_path = _folder_paths().get_annotated_filepath(image)
+        img = _pillow(Image.open, image_path)
+        images, masks = [], []
+        size = None
+        for frame in ImageSequence.Iterator(img):
+            frame = _pillow(ImageOps.exif_transpose, frame)
+            if size is None:
+                size = frame.size
+            elif frame.size != size:
+                # Frames of another size cannot be batched; ComfyUI skips them.
+                continue
+            frame_image, frame_mask = _frame_to_tensors(frame)
+            images.append(frame_image)
+            masks.append(frame_mask.unsqueeze(0))
+        # MPO (camera multi-picture JPEGs) carry previews, not animation frames.
+        if len(images) > 1 and img.format not in ('MPO',):
+            return (torch.cat(images, dim=0), torch.cat(masks, dim=0))
+        return (images[0], masks[0])
+
+    @classmethod
+    def IS_CHANGED(s, image):
+        image_path = _folder_paths().get_annotated_filepath(image)
+        m = hashlib.sha256()
+        with open(image_path, 'rb') as f:
+            m.update(f.read())
+        return m.digest().hex()
+
+    @classmethod
+    def VALIDATE_INPUTS(s, image):
+        if not _folder_paths().exists_annotated_filepath(image):
+            return "Invalid image file: {}".format(image)
+        return True
+
+
+class EmptyImage:
+    def __init__(self, device="cpu"):
+        self.device = device
+
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {
+            "width": ("INT", {"default": 512, "min": 1, "max": MAX_RESOLUTION, "step": 1}),
+            "height": ("INT", {"default": 512, "min": 1, "max": MAX_RESOLUTION, "step": 1}),
+            "batch_size": ("INT", {"default": 1, "min": 1, "max": 4096}),
+            "color": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFF, "step": 1,
+                              "display": "color"}),
+        }}
+
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "generate"
+    CATEGORY = "image"
+
+    def generate(self, width, height, batch_size=1, color=0):
+        shape = [batch_size, height, width, 1]
+        # Channel value computed in Python double, then stored as float32 (as ComfyUI).
+        r = torch.full(shape, ((color >> 16) & 0xFF) / 0xFF)
+        g = torch.full(shape, ((color >> 8) & 0xFF) / 0xFF)
+        b = torch.full(shape, (color & 0xFF) / 0xFF)
+        return (torch.cat((r, g, b), dim=-1),)
+
+
+class ImageInvert:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"image": ("IMAGE",)}}
+
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "invert"
+    CATEGORY = "image"
+
+    def invert(self, image):
+        return (1.0 - image,)
+
+
+NODE_CLASS_MAPPINGS = {
+    "SaveImage": SaveImage,
+    "PreviewImage": PreviewImage,
+    "LoadImage": LoadImage,
+    "ImageInvert": ImageInvert,
+    "EmptyImage": EmptyImage,
+}
+
+# 0.3.64 has no display name for EmptyImage; the frontend then shows the class name.
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "SaveImage": "Save Image",
+    "PreviewImage": "Preview Image",
+    "LoadImage": "Load Image",
+    "ImageInvert": "Invert Image",
+}

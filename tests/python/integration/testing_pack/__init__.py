@@ -1,0 +1,218 @@
+"""Tiny V1 custom-node pack used by the black-box integration tests.
+
+The test harness copies this directory into a temporary ``custom_nodes``
+folder and points the server at it through ``--extra-model-paths-config``.
+Every node here is deliberately small and deterministic; the tests rely on
+the exact ``INPUT_TYPES`` / ``RETURN_TYPES`` declared below, so change them
+only together with the tests.
+"""
+
+import time
+
+# Records every execution of the counter nodes (one entry per call, the key).
+# The count is reported through the node's UI output so a test can tell from
+# the outside whether the node really ran or was served from cache.
+EXEC_LOG = []
+
+CATEGORY = "_for_testing"
+
+
+class TestRaise:
+    """Always raises ValueError("boom <value>")."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("STRING", {"default": "x"})}}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        raise ValueError(f"boom {value}")
+
+
+class TestSlow:
+    """Passes an image through after sleeping ``seconds`` in 0.05 s steps.
+
+    Checks the global interrupt flag every step, so POST /interrupt stops it.
+    """
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": ("IMAGE",),
+                "seconds": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 600.0, "step": 0.05}),
+            }
+        }
+
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, image, seconds):
+        import comfy.model_management
+
+        deadline = time.monotonic() + seconds
+        while True:
+            comfy.model_management.throw_exception_if_processing_interrupted()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(0.05, remaining))
+        return (image,)
+
+
+class TestIntConst:
+    """INT constant in [0, 100] -> INT (not an output node)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0, "min": 0, "max": 100})}}
+
+    RETURN_TYPES = ("INT",)
+    RETURN_NAMES = ("number",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        return (value,)
+
+
+class TestIntOut:
+    """Output node showing an INT (no min/max)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        return {"ui": {"value": [value]}, "result": (value,)}
+
+
+class TestStringOut:
+    """Output node echoing a string in its UI and as its result."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Echoes a string."
+
+    def run(self, value):
+        return {"ui": {"text": [value]}, "result": (value,)}
+
+
+class TestValidated:
+    """VALIDATE_INPUTS rejects the value "invalid" with a string error."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, value):
+        if value == "invalid":
+            return "forbidden value"
+        return True
+
+    def run(self, value):
+        return {"ui": {"text": [value]}, "result": (value,)}
+
+
+class TestCounter:
+    """Counts its own executions per ``key`` (UI output ``count``)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"key": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, key):
+        EXEC_LOG.append(key)
+        n = EXEC_LOG.count(key)
+        return {"ui": {"count": [n]}, "result": (n,)}
+
+
+class TestNaNCounter(TestCounter):
+    """Like TestCounter, but IS_CHANGED returns NaN: never served from cache."""
+
+    @classmethod
+    def IS_CHANGED(cls, key):
+        return float("NaN")
+
+
+class TestCombo:
+    """Combo input with options a/b/c."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"choice": (["a", "b", "c"],)}}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, choice):
+        return {"ui": {"text": [choice]}, "result": (choice,)}
+
+
+class TestBool:
+    """BOOLEAN input; also declares a hidden UNIQUE_ID, output tooltips and EXPERIMENTAL."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {"flag": ("BOOLEAN", {"default": False})},
+            "hidden": {"unique_id": "UNIQUE_ID"},
+        }
+
+    RETURN_TYPES = ("BOOLEAN",)
+    OUTPUT_TOOLTIPS = ("the flag",)
+    EXPERIMENTAL = True
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, flag, unique_id=None):
+        return {"ui": {"value": [flag]}, "result": (flag,)}
+
+
+NODE_CLASS_MAPPINGS = {
+    "TestRaise": TestRaise,
+    "TestSlow": TestSlow,
+    "TestIntConst": TestIntConst,
+    "TestIntOut": TestIntOut,
+    "TestStringOut": TestStringOut,
+    "TestValidated": TestValidated,
+    "TestCounter": TestCounter,
+    "TestNaNCounter": TestNaNCounter,
+    "TestCombo": TestCombo,
+    "TestBool": TestBool,
+}
+
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "TestCombo": "Test Combo",
+    "TestStringOut": "Test String Out",
+}

@@ -1,0 +1,27 @@
+"""Unit-test setup: import our `comfy` package from python/ and register the
+folder_paths compat module under its top-level name, as the app does at start."""
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+PYTHON_DIR = os.path.join(ROOT, "python")
+if PYTHON_DIR not in sys.path:
+    sys.path.insert(0, PYTHON_DIR)
+
+import comfy._compat.folder_paths as _folder_paths  # noqa: E402
+
+sys.modules["folder_paths"] = _folder_paths
+
+
+@pytest.fixture
+def folder_paths(tmp_path):
+    """folder_paths initialised on a fresh base directory for one test."""
+    base = tmp_path / "comfy_base"
+    base.mkdir()
+    _folder_paths.init(str(base))
+    for d in (_folder_paths.get_output_directory(), _folder_paths.get_temp_directory()):
+        os.makedirs(d, exist_ok=True)
+    yield _folder_paths
+    _folder_paths.init(str(tmp_path), create_input=False)
