@@ -160,9 +160,13 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
         for (auto in = it.value()["inputs"].begin(); in != it.value()["inputs"].end(); ++in)
           c.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0});
         k.is_changed = runtime_.is_changed(c);
+        // Like ComfyUI, the executing prompt records the result (PROMPT hidden inputs see it);
+        // history keeps the copy taken when the prompt started.
+        item.prompt[id]["is_changed"] = k.is_changed;
       }
       kin[id] = std::move(k);
     }
+    runtime_.begin_prompt(item);  // again: the prompt now carries the is_changed values
     run.keys = compute_cache_keys(prompt, kin);
     std::unordered_set<std::string> keyset;
     for (auto& [_, k] : run.keys) keyset.insert(k);
