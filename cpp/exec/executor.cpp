@@ -41,6 +41,9 @@ struct Executor::Run {
     if (client) ex.hub_.send_json(event, data, client);
   }
   void send_progress_state() {
+    // ComfyUI resends every non-pending node each time (quadratic in the prompt size); build it
+    // only when someone will receive it.
+    if (!ex.hub_.has_targets(client)) return;
     Json nodes = Json::object();
     for (auto it = progress.begin(); it != progress.end(); ++it) {
       Json e = it.value();

@@ -37,6 +37,7 @@ int64_t PromptQueue::take_number() {
 }
 
 void PromptQueue::put(QueueItem item) {
+  std::lock_guard order(notify_mu_);
   {
     std::lock_guard lk(mu_);
     auto pos = std::upper_bound(pending_.begin(), pending_.end(), item, item_less);
@@ -52,6 +53,11 @@ std::optional<std::pair<QueueItem, int64_t>> PromptQueue::get(std::chrono::milli
     std::unique_lock lk(mu_);
     cv_.wait_for(lk, timeout, [this] { return stopped_ || !pending_.empty() || !flags_.empty(); });
     if (stopped_ || pending_.empty()) return std::nullopt;
+  }
+  std::lock_guard order(notify_mu_);
+  {
+    std::lock_guard lk(mu_);
+    if (stopped_ || pending_.empty()) return std::nullopt;
     QueueItem item = std::move(pending_.front());
     pending_.erase(pending_.begin());
     int64_t id = task_counter_++;
@@ -63,6 +69,7 @@ std::optional<std::pair<QueueItem, int64_t>> PromptQueue::get(std::chrono::milli
 }
 
 void PromptQueue::task_done(int64_t task_id, const Json& outputs, const Json& meta, const HistoryStatus& status) {
+  std::lock_guard order(notify_mu_);
   {
     std::lock_guard lk(mu_);
     auto it = running_.find(task_id);
@@ -109,6 +116,7 @@ size_t PromptQueue::remaining() const {
 }
 
 bool PromptQueue::delete_pending(const std::string& prompt_id) {
+  std::lock_guard order(notify_mu_);
   bool found = false;
   {
     std::lock_guard lk(mu_);
@@ -123,6 +131,7 @@ bool PromptQueue::delete_pending(const std::string& prompt_id) {
 }
 
 void PromptQueue::wipe() {
+  std::lock_guard order(notify_mu_);
   {
     std::lock_guard lk(mu_);
     pending_.clear();

@@ -64,6 +64,9 @@ class PromptQueue {
 
  private:
   void notify();
+  // Held from a state change through its listener call, so `status` messages leave in the
+  // order the queue changed (taken before mu_).
+  std::mutex notify_mu_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<QueueItem> pending_;  // kept sorted by (number, prompt_id)

@@ -59,6 +59,7 @@ void Hub::deliver(const std::shared_ptr<Session>& s, const std::shared_ptr<const
 }
 
 void Hub::send_json(const std::string& event, const Json& data, const std::optional<std::string>& sid) {
+  std::lock_guard order(send_mu_);
   auto ts = targets(sid);
   if (ts.empty()) return;  // never build a frame nobody receives
   auto frame = std::make_shared<const std::string>(encode_frame(kText, json_frame_text(event, data)));
@@ -66,10 +67,12 @@ void Hub::send_json(const std::string& event, const Json& data, const std::optio
 }
 
 void Hub::send_text_to(const std::shared_ptr<Session>& s, const std::string& text) {
+  std::lock_guard order(send_mu_);
   deliver(s, std::make_shared<const std::string>(encode_frame(kText, text)), false);
 }
 
 void Hub::send_binary(const std::string& payload, const std::optional<std::string>& sid, bool droppable) {
+  std::lock_guard order(send_mu_);
   auto ts = targets(sid);
   if (ts.empty()) return;
   auto frame = std::make_shared<const std::string>(encode_frame(kBinary, payload));
@@ -96,6 +99,11 @@ std::optional<Json> Hub::feature_flags(const std::string& sid) const {
   }
   std::lock_guard lk(s->mu);
   return s->feature_flags;
+}
+
+bool Hub::has_targets(const std::optional<std::string>& sid) const {
+  std::lock_guard lk(mu_);
+  return sid ? sessions_.count(*sid) > 0 : !sessions_.empty();
 }
 
 size_t Hub::size() const {

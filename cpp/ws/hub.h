@@ -43,6 +43,8 @@ class Hub {
   void send_text_to(const std::shared_ptr<Session>& s, const std::string& text);
   void send_binary(const std::string& payload, const std::optional<std::string>& sid, bool droppable);
   void ping_all();
+  // Whether a message to `sid` (empty = broadcast) would reach anyone: lets callers skip building it.
+  bool has_targets(const std::optional<std::string>& sid) const;
   std::vector<std::string> sids() const;
   std::optional<Json> feature_flags(const std::string& sid) const;
   size_t size() const;
@@ -53,6 +55,9 @@ class Hub {
   void deliver(const std::shared_ptr<Session>& s, const std::shared_ptr<const std::string>& frame, bool droppable);
   std::vector<std::shared_ptr<Session>> targets(const std::optional<std::string>& sid) const;
   mutable std::mutex mu_;
+  // Serialises build-and-write of messages from different threads, so each thread's messages and
+  // the order between threads' messages are what every client sees.
+  std::mutex send_mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
   std::vector<std::string> order_;  // registration order, for deterministic broadcasts
 };

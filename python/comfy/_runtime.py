@@ -11,6 +11,7 @@ from comfy import model_management
 MAPPINGS = {}  # merged NODE_CLASS_MAPPINGS, set by the app
 _objects = {}  # (node_id, class_type) -> node instance, kept across prompts
 _ctx = {"prompt_id": None, "prompt": {}, "extra_data": {}}
+_hidden_specs = {}  # class -> its hidden input dict, for the current prompt only
 
 
 def _type_json(t):
@@ -95,6 +96,7 @@ def types_match(src_class, slot, dst_class, input_name):
 
 
 def begin_prompt(prompt_id, prompt, extra_data):
+    _hidden_specs.clear()
     _ctx.update(prompt_id=prompt_id, prompt=prompt, extra_data=extra_data)
 
 
@@ -113,7 +115,9 @@ def clear_objects():
 
 
 def _hidden_inputs(cls, node_id, data, prompt):
-    hidden = (cls.INPUT_TYPES().get("hidden") or {})
+    hidden = _hidden_specs.get(cls)
+    if hidden is None:
+        hidden = _hidden_specs[cls] = cls.INPUT_TYPES().get("hidden") or {}
     extra = _ctx["extra_data"] or {}
     for name, marker in hidden.items():
         if marker == "PROMPT":

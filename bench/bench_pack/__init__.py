@@ -1,0 +1,32 @@
+"""Trivial nodes for the executor benchmarks."""
+
+
+class BenchInt:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0, "min": -(2**62), "max": 2**62})},
+                "optional": {"prev": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = "bench"
+
+    def run(self, value, prev=0):
+        return (value + prev,)
+
+
+class BenchSink:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ()
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = "bench"
+
+    def run(self, value):
+        return {"ui": {"value": [value]}}
+
+
+NODE_CLASS_MAPPINGS = {"BenchInt": BenchInt, "BenchSink": BenchSink}
