@@ -37,6 +37,16 @@ PythonRuntime::~PythonRuntime() {
   helpers_ = pyb::object();
 }
 
+void PythonRuntime::thread_started() {
+  gil_state_ = PyGILState_Ensure();
+  thread_state_ = PyEval_SaveThread();
+}
+
+void PythonRuntime::thread_stopping() {
+  PyEval_RestoreThread(thread_state_);
+  PyGILState_Release(gil_state_);
+}
+
 void PythonRuntime::reset_defs() {
   std::lock_guard lk(mu_);
   defs_.clear();

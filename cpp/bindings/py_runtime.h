@@ -28,6 +28,8 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   NodeResult execute(const NodeCall& call) override;
   void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) override;
   void clear_objects() override;
+  void thread_started() override;
+  void thread_stopping() override;
 
   bool types_match(const NodeDef& src, size_t slot, const NodeDef& dst, const InputSpec& in) override;
   std::vector<Json> call_validate(const NodeDef& def, const std::string& node_id, const Json& inputs,
@@ -37,6 +39,8 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   pyb::dict build_inputs(const NodeCall& call);
   std::shared_ptr<NodeDef> describe(const std::string& class_type);
   pyb::object helpers_;
+  PyThreadState* thread_state_ = nullptr;  // the executor thread's, kept for its life
+  PyGILState_STATE gil_state_{};
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs_;
 };

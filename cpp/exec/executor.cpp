@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/util.h"
+#include "exec/execution_list.h"
 
 namespace comfy {
 namespace {
@@ -25,7 +26,13 @@ struct Executor::Run {
   QueueItem& item;
   std::optional<std::string> client;
   Json messages = Json::array();
-  Json progress = Json::object();  // node id -> state entry, in first-touch order
+  struct Progress {
+    std::string id;
+    Json value, max;
+    const char* state;
+  };
+  std::vector<Progress> progress;  // first-touch order, like ComfyUI's registry dict
+  std::unordered_map<std::string, size_t> progress_index;
   std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs;
   std::unordered_map<std::string, std::string> keys;
   std::vector<std::string> executed;
@@ -45,25 +52,28 @@ struct Executor::Run {
     // only when someone will receive it.
     if (!ex.hub_.has_targets(client)) return;
     Json nodes = Json::object();
-    for (auto it = progress.begin(); it != progress.end(); ++it) {
-      Json e = it.value();
-      e["node_id"] = it.key();
-      e["prompt_id"] = pid();
-      e["display_node_id"] = it.key();
-      e["parent_node_id"] = nullptr;
-      e["real_node_id"] = it.key();
-      nodes[it.key()] = std::move(e);
+    for (const auto& p : progress) {
+      nodes[p.id] = {{"value", p.value}, {"max", p.max}, {"state", p.state}, {"node_id", p.id}, {"prompt_id", pid()},
+                     {"display_node_id", p.id}, {"parent_node_id", nullptr}, {"real_node_id", p.id}};
     }
     ex.hub_.send_json("progress_state", Json{{"prompt_id", pid()}, {"nodes", std::move(nodes)}}, client);
   }
+  Progress& entry(const std::string& id) {
+    auto [it, fresh] = progress_index.try_emplace(id, progress.size());
+    if (fresh) progress.push_back(Progress{id, 0, 1, "pending"});
+    return progress[it->second];
+  }
   void start_progress(const std::string& id) {
-    progress[id] = Json{{"value", 0.0}, {"max", 1.0}, {"state", "running"}};
+    auto& e = entry(id);
+    e.value = 0.0;
+    e.max = 1.0;
+    e.state = "running";
     send_progress_state();
   }
   void finish_progress(const std::string& id) {
-    if (!progress.contains(id)) progress[id] = Json{{"value", 0}, {"max", 1}, {"state", "pending"}};
-    progress[id]["state"] = "finished";
-    progress[id]["value"] = progress[id]["max"];
+    auto& e = entry(id);
+    e.state = "finished";
+    e.value = e.max;
     send_progress_state();
   }
 };
@@ -115,6 +125,7 @@ void Executor::process_flags() {
 }
 
 void Executor::loop() {
+  runtime_.thread_started();
   while (!stop_) {
     auto got = queue_.get(std::chrono::milliseconds(1000));
     process_flags();
@@ -125,6 +136,53 @@ void Executor::loop() {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "Prompt executed in %.2f seconds\n", secs);
   }
+  runtime_.thread_stopping();
+}
+
+// One staged node (spec §6.3): a cache hit re-emits `executed`; otherwise progress, `executing`,
+// the call, UI and cache. Returns the failure, if any.
+std::optional<NodeResult> Executor::run_node(Run& run, const std::string& id) {
+  const Json& prompt = run.item.prompt;
+  const std::string& key = run.keys[id];
+  if (const CacheEntry* hit = cache_.get(key)) {
+    Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
+    run.to_client("executed", {{"node", id}, {"display_node", id}, {"output", out}, {"prompt_id", run.pid()}});
+    run.finish_progress(id);
+    return std::nullopt;
+  }
+  run.start_progress(id);
+  {
+    std::lock_guard lk(state_mu_);
+    last_node_ = id;
+  }
+  run.to_client("executing", {{"node", id}, {"display_node", id}, {"prompt_id", run.pid()}});
+  NodeCall call{id, id, run.defs[id]->class_type, run.defs[id], {}};
+  const Json& inputs = prompt[id]["inputs"];
+  for (auto in = inputs.begin(); in != inputs.end(); ++in) {
+    std::string src;
+    int slot;
+    const InputSpec* spec = call.def->find_input(in.key());
+    if (link_source(in.value(), prompt, src, slot) && !(spec && spec->raw_link)) {
+      const CacheEntry* e = cache_.get(run.keys[src]);
+      call.inputs.emplace_back(in.key(), InputArg{nullptr, e ? e->outputs : nullptr, slot});
+    } else {
+      call.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0});
+    }
+  }
+  NodeResult r;
+  if (take_interrupt()) r.kind = NodeResult::Interrupted;
+  else r = runtime_.execute(call);
+  if (r.kind != NodeResult::Ok) return r;
+  Json ui_entry = nullptr;
+  if (r.ui.is_object() && !r.ui.empty()) {
+    ui_entry = {{"meta", {{"node_id", id}, {"display_node", id}, {"parent_node", nullptr}, {"real_node_id", id}}},
+                {"output", r.ui}};
+    run.to_client("executed", {{"node", id}, {"display_node", id}, {"output", r.ui}, {"prompt_id", run.pid()}});
+  }
+  cache_.set(key, CacheEntry{r.outputs, ui_entry});
+  run.finish_progress(id);
+  run.executed.push_back(id);
+  return std::nullopt;
 }
 
 void Executor::run_prompt(QueueItem& item, int64_t task_id) {
@@ -185,101 +243,34 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
       }
     run.add_message("execution_cached", {{"nodes", cached}, {"prompt_id", item.prompt_id}}, false);
 
-    // The execution list: outputs, plus (preorder, input order) every uncached linked ancestor.
-    std::vector<std::string> pending;
-    std::unordered_set<std::string> in_list;
-    std::unordered_map<std::string, std::unordered_set<std::string>> blockers;
-    std::unordered_map<std::string, std::vector<std::string>> blocking;
-    for (const auto& out : item.outputs) {
-      std::vector<std::string> stack{out};
-      while (!stack.empty()) {
-        std::string id = stack.back();
-        stack.pop_back();
-        if (in_list.count(id) || !prompt.contains(id)) continue;
-        in_list.insert(id);
-        pending.push_back(id);
-        std::vector<std::string> srcs;
-        const Json& inputs = prompt[id]["inputs"];
-        for (auto in = inputs.begin(); in != inputs.end(); ++in) {
-          std::string src;
-          int slot;
-          if (!link_source(in.value(), prompt, src, slot) || is_cached.count(src)) continue;
-          if (blockers[id].insert(src).second) blocking[src].push_back(id);
-          srcs.push_back(src);
-        }
-        for (auto r = srcs.rbegin(); r != srcs.rend(); ++r) stack.push_back(*r);
-      }
-    }
-    auto is_output = [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->output_node; };
-
-    while (!pending.empty()) {
-      std::vector<std::string> ready;
-      for (const auto& id : pending)
-        if (blockers[id].empty()) ready.push_back(id);
-      if (ready.empty()) {  // nothing runnable: a cycle the validator did not see
+    ExecutionList list(
+        item.outputs,
+        [&](const std::string& id) {
+          std::vector<std::string> srcs;
+          if (!prompt.contains(id)) return srcs;
+          for (const auto& v : prompt[id]["inputs"]) {
+            std::string src;
+            int slot;
+            if (link_source(v, prompt, src, slot) && !is_cached.count(src)) srcs.push_back(src);
+          }
+          return srcs;
+        },
+        [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->output_node; });
+    while (!list.empty()) {
+      auto pick = list.pick();
+      if (!pick) {  // nothing runnable: a cycle the validator did not see
         NodeResult r;
         r.kind = NodeResult::Error;
         r.error = {{"exception_message", "Dependency cycle detected"}, {"exception_type", "graph.DependencyCycleError"},
                    {"traceback", Json::array()}, {"current_inputs", Json::array()}};
-        failure.emplace(pending.front(), std::move(r));
+        failure.emplace(list.first_remaining(), std::move(r));
         break;
       }
-      std::string pick;
-      for (const auto& id : ready)
-        if (pick.empty() && is_output(id)) pick = id;
-      for (const auto& id : ready)
-        for (const auto& b : blocking[id])
-          if (pick.empty() && is_output(b)) pick = id;
-      for (const auto& id : ready)
-        for (const auto& b : blocking[id])
-          for (const auto& b2 : blocking[b])
-            if (pick.empty() && is_output(b2)) pick = id;
-      if (pick.empty()) pick = ready.front();
-
-      const std::string& key = run.keys[pick];
-      if (const CacheEntry* hit = cache_.get(key)) {
-        Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
-        run.to_client("executed", {{"node", pick}, {"display_node", pick}, {"output", out}, {"prompt_id", item.prompt_id}});
-        run.finish_progress(pick);
-      } else {
-        run.start_progress(pick);
-        {
-          std::lock_guard lk(state_mu_);
-          last_node_ = pick;
-        }
-        run.to_client("executing", {{"node", pick}, {"display_node", pick}, {"prompt_id", item.prompt_id}});
-        NodeCall call{pick, pick, run.defs[pick]->class_type, run.defs[pick], {}};
-        const Json& inputs = prompt[pick]["inputs"];
-        for (auto in = inputs.begin(); in != inputs.end(); ++in) {
-          std::string src;
-          int slot;
-          const InputSpec* spec = call.def->find_input(in.key());
-          if (link_source(in.value(), prompt, src, slot) && !(spec && spec->raw_link)) {
-            const CacheEntry* e = cache_.get(run.keys[src]);
-            call.inputs.emplace_back(in.key(), InputArg{nullptr, e ? e->outputs : nullptr, slot});
-          } else {
-            call.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0});
-          }
-        }
-        NodeResult r;
-        if (take_interrupt()) r.kind = NodeResult::Interrupted;
-        else r = runtime_.execute(call);
-        if (r.kind != NodeResult::Ok) {
-          failure.emplace(pick, std::move(r));
-          break;
-        }
-        Json ui_entry = nullptr;
-        if (r.ui.is_object() && !r.ui.empty()) {
-          ui_entry = {{"meta", {{"node_id", pick}, {"display_node", pick}, {"parent_node", nullptr}, {"real_node_id", pick}}},
-                      {"output", r.ui}};
-          run.to_client("executed", {{"node", pick}, {"display_node", pick}, {"output", r.ui}, {"prompt_id", item.prompt_id}});
-        }
-        cache_.set(key, CacheEntry{r.outputs, ui_entry});
-        run.finish_progress(pick);
-        run.executed.push_back(pick);
+      if (auto r = run_node(run, *pick)) {
+        failure.emplace(*pick, std::move(*r));
+        break;
       }
-      pending.erase(std::find(pending.begin(), pending.end(), pick));
-      for (const auto& d : blocking[pick]) blockers[d].erase(pick);
+      list.complete(*pick);
     }
   } catch (const std::exception& e) {
     NodeResult r;

@@ -40,6 +40,7 @@ class Executor {
   struct Run;
   void loop();
   void run_prompt(QueueItem& item, int64_t task_id);
+  std::optional<NodeResult> run_node(Run& run, const std::string& id);
   void process_flags();
 
   PromptQueue& queue_;

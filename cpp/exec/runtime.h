@@ -51,6 +51,10 @@ class NodeRuntime : public NodeDefSource {
   // Node instances persist per (node id, class) while they stay in the prompt; drop the rest.
   virtual void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) = 0;
   virtual void clear_objects() = 0;
+  // Called on the executor thread when it starts and before it ends (a Python runtime keeps one
+  // thread state for the thread's life: creating one per GIL acquisition costs tens of µs).
+  virtual void thread_started() {}
+  virtual void thread_stopping() {}
 };
 
 }  // namespace comfy

@@ -102,7 +102,7 @@ RequestParser::State RequestParser::parse_head(size_t head_end) {
     uint64_t n = 0;
     auto r = std::from_chars(cl->data(), cl->data() + cl->size(), n);
     if (r.ec != std::errc() || r.ptr != cl->data() + cl->size()) return fail(400, "Bad Content-Length");
-    if (n > max_body_) return fail(413, "Request Entity Too Large");
+    if (n >= max_body_) return fail(413, "Request Entity Too Large");
     body_len_ = n;
   }
   buf_.erase(0, head_end + 4);
@@ -124,7 +124,7 @@ RequestParser::State RequestParser::take_chunked(Request& out) {
     size_t n = 0;
     auto r = std::from_chars(buf_.data() + pos, buf_.data() + e, n, 16);
     if (r.ec != std::errc()) return fail(400, "Bad chunk size");
-    if (body.size() + n > max_body_) return fail(413, "Request Entity Too Large");
+    if (body.size() + n >= max_body_) return fail(413, "Request Entity Too Large");
     if (n == 0) {
       size_t end = buf_.find("\r\n\r\n", e);
       if (end == std::string::npos) {

@@ -45,7 +45,7 @@ TEST(RequestParser, BodyLimitRefusedBeforeBuffering) {
   EXPECT_EQ(feed_all(p, "POST /upload HTTP/1.1\r\nContent-Length: 101\r\n\r\n", r), RequestParser::State::Error);
   EXPECT_EQ(p.error_status(), 413);
   RequestParser ok(100);
-  // Headers do not count towards the body limit.
+  // Headers do not count towards the body limit (aiohttp refuses a body of max size or more).
   std::string big_header = "POST /x HTTP/1.1\r\nX-Pad: " + std::string(500, 'a') + "\r\nContent-Length: 100\r\n\r\n" +
                            std::string(100, 'b');
   EXPECT_EQ(feed_all(ok, big_header, r), RequestParser::State::Complete);
