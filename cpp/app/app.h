@@ -25,6 +25,8 @@ struct App {
   http::ServerOptions server_opts;
   Json features = Json::object();
   Json system_stats = Json::object();  // static part; RAM figures are filled in per request
+  // Roots for file routes: {"input": path, "output": path, "temp": path, "user": path}, absolute.
+  Json dirs = Json::object();
   std::shared_ptr<ws::Hub> hub = std::make_shared<ws::Hub>();
   PromptQueue queue;
   std::unique_ptr<Executor> executor;

@@ -29,6 +29,7 @@ class NativeServer {
     if (!c["cors_origin"].is_null()) o.cors_origin = c["cors_origin"].get<std::string>();
     app_.features = c["features"];
     app_.system_stats = c["system_stats"];
+    app_.dirs = c.value("dirs", Json::object());
     std::string mode = c.value("cache_mode", "classic");
     CacheMode cm = mode == "lru" ? CacheMode::Lru : mode == "none" ? CacheMode::None : CacheMode::Classic;
     app_.runtime = &runtime_;

@@ -128,6 +128,8 @@ def main(argv=None):
         "cache_mode": "lru" if args.cache_lru > 0 else "none" if args.cache_none else "classic",
         "cache_lru": max(0, int(args.cache_lru)),
         "threads": 2,
+        "dirs": {"input": folder_paths.get_input_directory(), "output": folder_paths.get_output_directory(),
+                 "temp": folder_paths.get_temp_directory(), "user": folder_paths.get_user_directory()},
     }
     server = _core.Server(config, _runtime, _routes.make_handler(mappings, names))
     try:
