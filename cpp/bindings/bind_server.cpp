@@ -122,6 +122,17 @@ bool interrupt_requested() {
   auto* a = g_app.load();
   return a && a->executor->interrupt_requested();
 }
+void report_progress(const pyb::object& node_id, const pyb::object& value, const pyb::object& max, int preview_format,
+                     const pyb::bytes& preview) {
+  auto* a = g_app.load();
+  if (!a) return;
+  std::string node = node_id.is_none() ? std::string() : pyb::cast<std::string>(pyb::str(node_id));
+  Json v = to_json(value), m = to_json(max);
+  std::string bytes = preview;
+  pyb::gil_scoped_release nogil;
+  a->executor->progress(node, v, m, preview_format, bytes);
+}
+
 bool take_interrupt() {
   auto* a = g_app.load();
   return a && a->executor->take_interrupt();
@@ -148,6 +159,8 @@ void bind_server(pyb::module_& m) {
   m.def("set_interrupt", &set_interrupt);
   m.def("interrupt_requested", &interrupt_requested);
   m.def("take_interrupt", &take_interrupt);
+  m.def("report_progress", &report_progress, pyb::arg("node_id"), pyb::arg("value"), pyb::arg("max"),
+        pyb::arg("preview_format") = 0, pyb::arg("preview") = pyb::bytes());
   m.def("py_dumps", [](const pyb::object& o) { return py_dumps(to_json(o)); });
 }
 

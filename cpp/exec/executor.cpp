@@ -31,7 +31,8 @@ struct Executor::Run {
     Json value, max;
     const char* state;
   };
-  std::vector<Progress> progress;  // first-touch order, like ComfyUI's registry dict
+  std::recursive_mutex progress_mu;  // progress may be reported from other threads
+  std::vector<Progress> progress;    // first-touch order, like ComfyUI's registry dict
   std::unordered_map<std::string, size_t> progress_index;
   std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs;
   std::unordered_map<std::string, std::string> keys;
@@ -64,13 +65,23 @@ struct Executor::Run {
     return progress[it->second];
   }
   void start_progress(const std::string& id) {
+    std::lock_guard lk(progress_mu);
     auto& e = entry(id);
     e.value = 0.0;
     e.max = 1.0;
     e.state = "running";
     send_progress_state();
   }
+  void update_progress(const std::string& id, const Json& value, const Json& max) {
+    std::lock_guard lk(progress_mu);
+    auto& e = entry(id);
+    e.state = "running";
+    e.value = value;
+    e.max = max;
+    send_progress_state();
+  }
   void finish_progress(const std::string& id) {
+    std::lock_guard lk(progress_mu);
     auto& e = entry(id);
     e.state = "finished";
     e.value = e.max;
@@ -113,6 +124,37 @@ std::optional<std::string> Executor::current_client_id() const {
 std::optional<std::string> Executor::last_node_id() const {
   std::lock_guard lk(state_mu_);
   return last_node_;
+}
+
+void Executor::progress(const std::string& node_id, const Json& value, const Json& max, int preview_format,
+                        const std::string& preview_bytes) {
+  std::lock_guard lk(state_mu_);
+  if (!run_) return;
+  Run& run = *run_;
+  std::string node = node_id.empty() ? last_node_.value_or("") : node_id;
+  run.update_progress(node, value, max);
+  bool modern = false;
+  if (run.client)
+    if (auto f = hub_.feature_flags(*run.client)) modern = f->value("supports_preview_metadata", Json(false)) == Json(true);
+  auto frame = [&](uint32_t type, const std::string& body) {
+    std::string p(4, '\0');
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((type >> (24 - 8 * i)) & 0xFF);
+    return p + body;
+  };
+  auto be32 = [](uint32_t v) {
+    std::string p(4, '\0');
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
+    return p;
+  };
+  if (preview_format && modern) {
+    Json meta = {{"node_id", node}, {"prompt_id", run.pid()}, {"display_node_id", node}, {"parent_node_id", nullptr},
+                 {"real_node_id", node}, {"image_type", preview_format == 2 ? "image/png" : "image/jpeg"}};
+    std::string m = py_dumps(meta);
+    hub_.send_binary(frame(4, be32(static_cast<uint32_t>(m.size())) + m + preview_bytes), run.client, true);
+  }
+  hub_.send_json("progress", {{"value", value}, {"max", max}, {"prompt_id", run.pid()}, {"node", node}}, run.client);
+  if (preview_format && !modern)
+    hub_.send_binary(frame(1, be32(static_cast<uint32_t>(preview_format)) + preview_bytes), run.client, true);
 }
 
 void Executor::process_flags() {
@@ -195,6 +237,7 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     client_id_ = run.client;
     prompt_id_ = item.prompt_id;
     last_node_.reset();
+    run_ = &run;
   }
   const Json& prompt = item.prompt;
   run.add_message("execution_start", {{"prompt_id", item.prompt_id}}, false);
@@ -326,6 +369,7 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     std::lock_guard lk(state_mu_);
     client_id_.reset();
     prompt_id_.reset();
+    run_ = nullptr;
   }
 }
 

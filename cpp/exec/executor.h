@@ -36,6 +36,13 @@ class Executor {
   std::optional<std::string> current_client_id() const;
   std::optional<std::string> last_node_id() const;
 
+  // The global progress hook (spec §6.9): updates the node's progress_state entry and sends
+  // progress_state, a type-4 preview (clients that announced supports_preview_metadata), `progress`,
+  // then a type-1 preview (other clients), to the prompt's client or to everyone without one.
+  // `node_id` empty means the executing node. Thread-safe. preview_format: 1 JPEG, 2 PNG, 0 none.
+  void progress(const std::string& node_id, const Json& value, const Json& max, int preview_format,
+                const std::string& preview_bytes);
+
  private:
   struct Run;
   void loop();
@@ -52,6 +59,7 @@ class Executor {
   std::thread thread_;
   mutable std::mutex state_mu_;
   std::optional<std::string> client_id_, prompt_id_, last_node_;
+  Run* run_ = nullptr;  // the prompt being executed, guarded by state_mu_
 };
 
 }  // namespace comfy

@@ -115,8 +115,9 @@ def main(argv=None):
     _setup_paths(args, folder_paths)
     mappings, names = _load_nodes(args, folder_paths, nodes_module)
 
-    from comfy import _core, _routes, _runtime
+    from comfy import _core, _routes, _runtime, utils
     _runtime.MAPPINGS = mappings
+    utils.install_native_hook()
     upload_bytes = args.max_upload_size * 1024 * 1024
     config = {
         "hosts": _hosts(args.listen),

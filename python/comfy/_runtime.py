@@ -12,6 +12,11 @@ MAPPINGS = {}  # merged NODE_CLASS_MAPPINGS, set by the app
 _objects = {}  # (node_id, class_type) -> node instance, kept across prompts
 _ctx = {"prompt_id": None, "prompt": {}, "extra_data": {}}
 _hidden_specs = {}  # class -> its hidden input dict, for the current prompt only
+_executing = [None]  # node id whose function is running (the executing context)
+
+
+def executing_node():
+    return _executing[0]
 
 
 def _type_json(t):
@@ -214,7 +219,11 @@ def execute(node_id, class_type, inputs):
         if obj is None:
             obj = cls()
             _objects[(node_id, class_type)] = obj
-        returns = _map_over_list(obj, cls.FUNCTION, data, getattr(cls, "INPUT_IS_LIST", False), True)
+        _executing[0] = node_id
+        try:
+            returns = _map_over_list(obj, cls.FUNCTION, data, getattr(cls, "INPUT_IS_LIST", False), True)
+        finally:
+            _executing[0] = None
         output, ui = _outputs_from_returns(cls, returns)
         return ("ok", output, ui if ui else None)
     except model_management.InterruptProcessingException:

@@ -199,6 +199,30 @@ class TestBool:
         return {"ui": {"value": [flag]}, "result": (flag,)}
 
 
+class TestProgress:
+    """Reports `steps` progress updates through comfy.utils.ProgressBar; the last one carries an
+    8x8 solid preview (JPEG or PNG)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"steps": ("INT", {"default": 3, "min": 1, "max": 100}),
+                             "fmt": (["JPEG", "PNG"],)}}
+
+    RETURN_TYPES = ()
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, steps, fmt):
+        import comfy.utils
+        from PIL import Image
+        pbar = comfy.utils.ProgressBar(steps)
+        for i in range(steps):
+            preview = (fmt, Image.new("RGB", (8, 8), (255, 0, 0)), None) if i == steps - 1 else None
+            pbar.update_absolute(i + 1, steps, preview)
+        return {}
+
+
 NODE_CLASS_MAPPINGS = {
     "TestRaise": TestRaise,
     "TestSlow": TestSlow,
@@ -210,6 +234,7 @@ NODE_CLASS_MAPPINGS = {
     "TestNaNCounter": TestNaNCounter,
     "TestCombo": TestCombo,
     "TestBool": TestBool,
+    "TestProgress": TestProgress,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
