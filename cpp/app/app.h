@@ -2,6 +2,7 @@
 // Python bridge. Native routes answer on the reactor thread; routes that need Python (validation,
 // /object_info, model folder listings) are posted to the Python thread and answered from there.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,10 @@ struct App {
   PyBridge* bridge = nullptr;
   // Python handler for routes named by `name` (runs on the Python thread).
   std::function<http::Response(const std::string& name, const http::RouteRequest&)> python_route;
+  // PromptServer.add_on_prompt_handler: when any is registered, POST /prompt bodies pass through
+  // them (on the Python thread) before anything else, as in ComfyUI.
+  std::function<Json(const Json&)> on_prompt;
+  std::atomic<bool> has_on_prompt{false};
   std::shared_ptr<http::Router> router = std::make_shared<http::Router>();
   std::unique_ptr<http::Server> server;
 };

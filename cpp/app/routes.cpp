@@ -61,9 +61,18 @@ bool parse_int_param(const std::optional<std::string>& s, std::optional<int64_t>
 
 void get_prompt(App& app, RouteRequest&, Responder resp) { resp.send(Response::json(status_payload(app)["status"])); }
 
+void accept_prompt(App& app, Json body, Responder resp);
+
 void post_prompt(App& app, RouteRequest& r, Responder resp) {
   Json body;
   if (!parse_body(r, body, resp)) return;
+  if (!app.has_on_prompt.load()) return accept_prompt(app, std::move(body), std::move(resp));
+  App* a = &app;
+  auto shared = std::make_shared<Json>(std::move(body));
+  app.bridge->post([a, shared, resp] { accept_prompt(*a, a->on_prompt(*shared), resp); });
+}
+
+void accept_prompt(App& app, Json body, Responder resp) {
   if (!body.is_object()) body = Json::object();
   Json number;
   if (body.contains("number")) {

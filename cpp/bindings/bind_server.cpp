@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <optional>
 
 #include "app/app.h"
 #include "bindings/py_runtime.h"
@@ -27,6 +28,7 @@ class NativeServer {
     o.max_body = c["max_body"].get<size_t>();
     o.threads = c.value("threads", 2);
     if (!c["cors_origin"].is_null()) o.cors_origin = c["cors_origin"].get<std::string>();
+    o.python_upstream = c.value("python_upstream", "");
     app_.features = c["features"];
     app_.system_stats = c["system_stats"];
     app_.dirs = c.value("dirs", Json::object());
@@ -93,6 +95,44 @@ class NativeServer {
   }
   pyb::object queue_json() const { return to_py(app_.queue.queue_json()); }
 
+  // PromptServer.prompt_queue and on-prompt handlers (custom nodes use ComfyUI's tuple shapes;
+  // the Python facade converts).
+  void queue_put(const pyb::object& number, const std::string& prompt_id, const pyb::object& prompt,
+                 const pyb::object& extra_data, const std::vector<std::string>& outputs) {
+    QueueItem item{to_json(number), prompt_id, to_json(prompt), to_json(extra_data), outputs};
+    pyb::gil_scoped_release nogil;
+    app_.queue.put(std::move(item));
+  }
+  bool queue_delete(const std::string& prompt_id) {
+    pyb::gil_scoped_release nogil;
+    return app_.queue.delete_pending(prompt_id);
+  }
+  void queue_wipe() {
+    pyb::gil_scoped_release nogil;
+    app_.queue.wipe();
+  }
+  pyb::object history(const pyb::object& max_items, const pyb::object& offset) const {
+    std::optional<int64_t> m, o;
+    if (!max_items.is_none()) m = pyb::cast<int64_t>(max_items);
+    if (!offset.is_none() && pyb::cast<int64_t>(offset) >= 0) o = pyb::cast<int64_t>(offset);
+    return to_py(app_.queue.history_json(m, o));
+  }
+  pyb::object history_item(const std::string& id) const { return to_py(app_.queue.history_entry(id)); }
+  void delete_history(const std::string& id) { app_.queue.delete_history(id); }
+  void wipe_history() { app_.queue.wipe_history(); }
+  void set_flag(const std::string& name, const pyb::object& value) { app_.queue.set_flag(name, to_json(value)); }
+  int64_t take_number() { return app_.queue.take_number(); }
+  void broadcast_status() {
+    Json s = status_payload(app_);
+    pyb::gil_scoped_release nogil;
+    app_.hub->send_json("status", s, std::nullopt);
+  }
+  void set_on_prompt(pyb::object handler) {
+    on_prompt_ = std::move(handler);
+    app_.on_prompt = [this](const Json& body) { return to_json(on_prompt_(to_py(body))); };
+    app_.has_on_prompt = !on_prompt_.is_none();
+  }
+
  private:
   static pyb::object opt(const std::optional<std::string>& s) { return s ? pyb::object(pyb::str(*s)) : pyb::none(); }
 
@@ -113,6 +153,7 @@ class NativeServer {
   PythonRuntime runtime_;
   TaskQueue tasks_;
   pyb::object route_handler_;
+  pyb::object on_prompt_ = pyb::none();
 };
 
 void set_interrupt(bool v) {
@@ -153,6 +194,17 @@ void bind_server(pyb::module_& m) {
       .def("queue_json", &NativeServer::queue_json)
       .def("sids", &NativeServer::sids)
       .def("feature_flags", &NativeServer::feature_flags)
+      .def("queue_put", &NativeServer::queue_put)
+      .def("queue_delete", &NativeServer::queue_delete)
+      .def("queue_wipe", &NativeServer::queue_wipe)
+      .def("history", &NativeServer::history, pyb::arg("max_items") = pyb::none(), pyb::arg("offset") = pyb::none())
+      .def("history_item", &NativeServer::history_item)
+      .def("delete_history", &NativeServer::delete_history)
+      .def("wipe_history", &NativeServer::wipe_history)
+      .def("set_flag", &NativeServer::set_flag)
+      .def("take_number", &NativeServer::take_number)
+      .def("broadcast_status", &NativeServer::broadcast_status)
+      .def("set_on_prompt", &NativeServer::set_on_prompt)
       .def_property_readonly("client_id", &NativeServer::client_id)
       .def_property_readonly("last_node_id", &NativeServer::last_node_id)
       .def_property_readonly("current_prompt_id", &NativeServer::current_prompt_id);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/util.h"
+#include "http/proxy.h"
 #include "ws/frame.h"
 
 namespace comfy::http {
@@ -25,6 +26,7 @@ struct Server::Shared {
   std::shared_ptr<Router> router;
   std::shared_ptr<ws::Hub> hub;
   WsHooks hooks;
+  std::unique_ptr<UnixProxy> proxy;  // set before the server starts, then read-only
 };
 
 namespace {
@@ -39,6 +41,7 @@ struct Conn {
   bool in_loop = false; // process_input is running on this connection (no re-entry)
   std::shared_ptr<ws::Session> ws;
   std::unique_ptr<ws::FrameParser> frames;
+  std::function<void(std::string)> tunnel;  // a pack's WebSocket route, relayed to the Python app
   explicit Conn(size_t max_body) : parser(max_body) {}
 };
 
@@ -247,6 +250,54 @@ void on_ws_bytes(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer,
   }
 }
 
+// Streams proxied bytes to the client and closes the connection after the last one: the last
+// chunk is held back so the close is sequenced after every earlier write. One thread only.
+class StreamToClient {
+ public:
+  explicit StreamToClient(std::weak_ptr<Pistache::Tcp::Peer> p) : peer_(std::move(p)) {}
+  void push(std::string bytes) {
+    if (held_) write_bytes(peer_, std::move(*held_), false);
+    held_ = std::move(bytes);
+  }
+  void finish() {
+    if (held_) write_bytes(peer_, std::move(*held_), true);
+    else if (auto p = peer_.lock()) shutdown_after(p);
+    held_.reset();
+  }
+
+ private:
+  std::weak_ptr<Pistache::Tcp::Peer> peer_;
+  std::optional<std::string> held_;
+};
+
+void proxy_request(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn,
+                   const Request& req, bool upgrade) {
+  conn->closed = !upgrade;  // upstream responses are close-delimited
+  auto out = std::make_shared<StreamToClient>(peer);
+  auto write = [out](std::string b) { out->push(std::move(b)); };
+  std::weak_ptr<Pistache::Tcp::Peer> wp = peer;
+  if (upgrade) {
+    // A tunnel relays as bytes arrive (holding one back would stall the handshake).
+    auto feed = sh->proxy->tunnel(
+        req, [wp](std::string b) { write_bytes(wp, std::move(b), false); },
+        [wp](bool) {
+          if (auto p = wp.lock()) write_bytes(wp, ws::encode_close(1001), true);
+        });
+    if (!feed) {
+      write_bytes(wp, serialize(Response::text("502: Bad Gateway", 502), false, 1), true);
+      conn->closed = true;
+      return;
+    }
+    conn->tunnel = std::move(feed);
+    touch_clock(peer, true);
+    return;
+  }
+  sh->proxy->forward(req, write, [out, wp](bool ok) {
+    if (!ok) write_bytes(wp, serialize(Response::text("502: Bad Gateway", 502), false, 1), true);
+    else out->finish();
+  });
+}
+
 bool is_ws_upgrade(const Request& req) {
   auto up = req.header("Upgrade");
   return up && iequals(trim(*up), "websocket") && req.method == "GET";
@@ -296,6 +347,10 @@ void dispatch(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, co
   bool mismatch = false;
   const RouteHandler* h = sh->router->match(rr.req.method, rr.req.path, rr.params, &mismatch);
   if (!h) {
+    if (sh->proxy) {
+      impl->sent = true;  // the upstream's own response goes out instead
+      return proxy_request(sh, peer, conn, rr.req, is_ws_upgrade(rr.req));
+    }
     if (mismatch) return resp.send(Response::text("405: Method Not Allowed", 405));
     return resp.send(Response::text("404: Not Found", 404));
   }
@@ -348,6 +403,10 @@ class PeerHandler : public Pistache::Http::Handler {
     if (!conn) return;
     std::lock_guard lk(conn->mu);
     if (conn->closed) return;
+    if (conn->tunnel) {
+      touch_clock(peer, true);
+      return conn->tunnel(std::string(buffer, len));
+    }
     if (conn->ws) {
       touch_clock(peer, true);
       return on_ws_bytes(sh_, peer, *conn, buffer, len);
@@ -365,6 +424,8 @@ class PeerHandler : public Pistache::Http::Handler {
       std::lock_guard lk(conn->mu);
       s = conn->ws;
       conn->closed = true;
+      if (conn->tunnel) conn->tunnel("");  // half-close towards the Python app
+      conn->tunnel = nullptr;
     }
     if (s) {
       sh_->hub->remove(s);
@@ -393,6 +454,8 @@ Server::Server(ServerOptions opts, std::shared_ptr<Router> router, std::shared_p
 Server::~Server() { stop(); }
 
 void Server::start() {
+  if (!shared_->opts.python_upstream.empty() && !shared_->proxy)
+    shared_->proxy = std::make_unique<UnixProxy>(shared_->opts.python_upstream, shared_->opts.proxy_threads);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);

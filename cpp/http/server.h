@@ -24,6 +24,10 @@ struct ServerOptions {
   int threads = 2;
   std::optional<std::string> cors_origin;  // --enable-cors-header; replaces the origin check
   size_t max_ws_message = 16u * 1024 * 1024;
+  // Unix socket of the aiohttp app hosting custom-node routes; requests no native route claims
+  // are forwarded there (empty: they get 404).
+  std::string python_upstream;
+  int proxy_threads = 4;
 };
 
 struct WsHooks {

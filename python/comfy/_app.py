@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 
 from comfy import COMFYUI_VERSION, cli_args
 
@@ -14,10 +15,13 @@ log = logging.getLogger("comfy")
 
 
 def _register_compat_modules():
-    from comfy._compat import folder_paths
+    from comfy._compat import folder_paths, protocol
     sys.modules.setdefault("folder_paths", folder_paths)
+    sys.modules.setdefault("protocol", protocol)
     from comfy._compat import nodes
     sys.modules.setdefault("nodes", nodes)
+    from comfy._compat import server
+    sys.modules.setdefault("server", server)
     return folder_paths, nodes
 
 
@@ -113,7 +117,15 @@ def main(argv=None):
     _setup_logging(args.verbose)
     folder_paths, nodes_module = _register_compat_modules()
     _setup_paths(args, folder_paths)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    from comfy._compat.server import PromptServer
+    prompt_server = PromptServer(loop)  # before packs import: they register routes at import time
     mappings, names = _load_nodes(args, folder_paths, nodes_module)
+    prompt_server.add_routes(nodes_module.EXTENSION_WEB_DIRS)
+    upstream_dir = tempfile.mkdtemp(prefix="comfy-")
+    upstream = os.path.join(upstream_dir, "routes.sock")
+    loop.run_until_complete(prompt_server.start_upstream(upstream))
 
     from comfy import _core, _routes, _runtime, utils
     _runtime.MAPPINGS = mappings
@@ -129,6 +141,7 @@ def main(argv=None):
         "cache_mode": "lru" if args.cache_lru > 0 else "none" if args.cache_none else "classic",
         "cache_lru": max(0, int(args.cache_lru)),
         "threads": 2,
+        "python_upstream": upstream,
         "dirs": {"input": folder_paths.get_input_directory(), "output": folder_paths.get_output_directory(),
                  "temp": folder_paths.get_temp_directory(), "user": folder_paths.get_user_directory()},
     }
@@ -137,19 +150,25 @@ def main(argv=None):
         port = server.start()
     except RuntimeError as e:
         log.error("Could not start the server: %s", e)
+        loop.run_until_complete(prompt_server.stop_upstream())
+        shutil.rmtree(upstream_dir, ignore_errors=True)
         return 1
+    prompt_server.attach(server)
     if not args.dont_print_server:
         shown = config["hosts"][0]
         shown = "127.0.0.1" if shown in ("0.0.0.0", "::") else shown
         log.info("Starting server\n")
         log.info("To see the GUI go to: http://%s:%d", shown, port)
     sys.stdout.flush()
-    return _serve(server, folder_paths)
+    try:
+        return _serve(loop, server, folder_paths)
+    finally:
+        loop.run_until_complete(prompt_server.stop_upstream())
+        loop.close()
+        shutil.rmtree(upstream_dir, ignore_errors=True)
 
 
-def _serve(server, folder_paths):
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+def _serve(loop, server, folder_paths):
     loop.add_reader(server.task_fd(), server.run_tasks)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, loop.stop)
@@ -159,5 +178,4 @@ def _serve(server, folder_paths):
         loop.remove_reader(server.task_fd())
         server.stop()
         _wipe_temp(folder_paths)
-        loop.close()
     return 0

@@ -241,3 +241,83 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "TestCombo": "Test Combo",
     "TestStringOut": "Test String Out",
 }
+
+
+# --- PromptServer routes, on-prompt handler and web directory (custom-node compatibility) ---------
+WEB_DIRECTORY = "./web"
+
+from aiohttp import web  # noqa: E402
+from server import PromptServer  # noqa: E402
+
+_routes = PromptServer.instance.routes
+
+
+@_routes.get("/test_pack/hello")
+async def _hello(request):
+    return web.json_response({"a": request.query.getall("a", []), "path": request.path,
+                              "method": request.method, "user": request.headers.get("comfy-user")})
+
+
+@_routes.post("/test_pack/form")
+async def _form(request):
+    form = await request.post()
+    out = {}
+    for key in form:
+        value = form[key]
+        out[key] = {"filename": value.filename, "size": len(value.file.read())} if hasattr(value, "file") else value
+    return web.json_response(out)
+
+
+@_routes.put("/test_pack/json")
+def _put_json(request):  # a plain (non-async) handler returning a coroutine-free response is allowed
+    async def inner():
+        return web.json_response({"got": await request.json()})
+    return inner()
+
+
+@_routes.get("/test_pack/stream")
+async def _stream(request):
+    resp = web.StreamResponse(headers={"X-Pack": "yes"})
+    resp.content_type = "text/plain"
+    await resp.prepare(request)
+    for i in range(3):
+        await resp.write(f"chunk{i};".encode())
+    await resp.write_eof()
+    return resp
+
+
+@_routes.get("/test_pack/redirect")
+async def _redirect(request):
+    raise web.HTTPFound("/test_pack/hello")
+
+
+@_routes.get("/test_pack/boom")
+async def _boom(request):
+    raise RuntimeError("handler failure")
+
+
+@_routes.post("/test_pack/notify")
+async def _notify(request):
+    body = await request.json()
+    PromptServer.instance.send_sync("test_pack.event", {"value": body["value"]}, body.get("sid"))
+    return web.json_response({"remaining": PromptServer.instance.prompt_queue.get_tasks_remaining(),
+                              "sockets": sorted(PromptServer.instance.sockets)})
+
+
+@_routes.get("/test_pack/ws")
+async def _ws(request):
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for msg in ws:
+        await ws.send_str("echo:" + msg.data)
+    return ws
+
+
+def _on_prompt(json_data):
+    extra = json_data.setdefault("extra_data", {})
+    if extra.get("tag_me"):
+        extra["tagged_by_pack"] = True
+    return json_data
+
+
+PromptServer.instance.add_on_prompt_handler(_on_prompt)

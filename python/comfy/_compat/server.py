@@ -1,0 +1,246 @@
+"""The top-level `server` module custom nodes import: `PromptServer` with `PromptServer.instance`.
+
+The instance fronts the native server. `routes` is a real aiohttp `RouteTableDef` and `app` a real
+`aiohttp.web.Application`; after custom nodes load, the table is mirrored under /api and the app is
+served on a Unix socket that the native server forwards every request it does not answer itself to
+(architecture section 3, design 2: full aiohttp behaviour, no reliance on aiohttp internals)."""
+import asyncio
+import json
+import logging
+import os
+import struct
+import uuid  # noqa: F401  (packs use server.uuid)
+
+from aiohttp import web
+
+from comfy._compat.protocol import BinaryEventTypes
+
+__all__ = ["PromptServer", "BinaryEventTypes", "web"]
+
+
+class _Sockets(dict):
+    """sid -> placeholder; refreshed from the native hub on access."""
+
+
+class _UserManager:
+    def get_request_user_id(self, request):
+        user = request.headers.get("comfy-user", "default") if request is not None else "default"
+        return user if user else "default"
+
+
+class _PromptQueue:
+    """PromptServer.instance.prompt_queue with ComfyUI's method names and tuple shapes."""
+
+    def __init__(self, owner):
+        self._owner = owner
+
+    def _native(self):
+        if self._owner._native is None:
+            raise RuntimeError("the server is not running yet")
+        return self._owner._native
+
+    @staticmethod
+    def _tuple(item):
+        return tuple(item)
+
+    def put(self, item):
+        number, prompt_id, prompt, extra_data, outputs = tuple(item)[:5]
+        self._native().queue_put(number, str(prompt_id), prompt, extra_data or {}, [str(o) for o in outputs])
+
+    @property
+    def queue(self):
+        return [self._tuple(x) for x in self._native().queue_json()["queue_pending"]]
+
+    @property
+    def currently_running(self):
+        return {i: self._tuple(x) for i, x in enumerate(self._native().queue_json()["queue_running"])}
+
+    def get_current_queue(self):
+        q = self._native().queue_json()
+        return [self._tuple(x) for x in q["queue_running"]], [self._tuple(x) for x in q["queue_pending"]]
+
+    def get_current_queue_volatile(self):
+        return self.get_current_queue()
+
+    def get_tasks_remaining(self):
+        return self._native().queue_remaining()
+
+    def delete_queue_item(self, function):
+        for item in self.queue:
+            if function(item):
+                return self._native().queue_delete(str(item[1]))
+        return False
+
+    def wipe_queue(self):
+        self._native().queue_wipe()
+
+    def get_history(self, prompt_id=None, max_items=None, offset=-1, map_function=None):
+        if prompt_id is not None:
+            out = self._native().history_item(str(prompt_id))
+        else:
+            out = self._native().history(max_items, offset)
+        if map_function is not None:
+            out = {k: map_function(v) for k, v in out.items()}
+        return out
+
+    def wipe_history(self):
+        self._native().wipe_history()
+
+    def delete_history_item(self, id_to_delete):
+        self._native().delete_history(str(id_to_delete))
+
+    def set_flag(self, name, data):
+        self._native().set_flag(name, data)
+
+
+class PromptServer:
+    instance = None
+
+    def __init__(self, loop):
+        PromptServer.instance = self
+        from comfy.cli_args import args
+        self.loop = loop
+        self.routes = web.RouteTableDef()
+        self.app = web.Application(client_max_size=round(args.max_upload_size * 1024 * 1024), middlewares=[])
+        self.supports = ["custom_nodes_from_web"]
+        self.prompt_queue = _PromptQueue(self)
+        self.user_manager = _UserManager()
+        self.on_prompt_handlers = []
+        self.client_session = None
+        self.web_root = ""
+        self.address = args.listen.split(",")[0] if args.listen else "127.0.0.1"
+        self.port = args.port
+        self._native = None
+        self._runner = None
+        self._routes_added = False
+
+    # -- state mirrored from the native side ---------------------------------
+    @property
+    def client_id(self):
+        return self._native.client_id if self._native else None
+
+    @property
+    def last_node_id(self):
+        return self._native.last_node_id if self._native else None
+
+    @property
+    def last_prompt_id(self):
+        return self._native.current_prompt_id if self._native else None
+
+    @property
+    def number(self):
+        return 0
+
+    @property
+    def sockets(self):
+        return _Sockets({sid: None for sid in (self._native.sids() if self._native else [])})
+
+    @property
+    def sockets_metadata(self):
+        if not self._native:
+            return {}
+        return {sid: {"feature_flags": self._native.feature_flags(sid) or {}} for sid in self._native.sids()}
+
+    # -- messages ----------------------------------------------------------------
+    def send_sync(self, event, data, sid=None):
+        if self._native is None:
+            return
+        if event == BinaryEventTypes.UNENCODED_PREVIEW_IMAGE:
+            from comfy.utils import encode_preview
+            fmt, payload = encode_preview(data)
+            self._native.send_bytes(BinaryEventTypes.PREVIEW_IMAGE, struct.pack(">I", fmt) + payload, sid)
+        elif event == BinaryEventTypes.PREVIEW_IMAGE_WITH_METADATA:
+            from comfy.utils import encode_preview
+            preview, metadata = data
+            fmt, payload = encode_preview(preview)
+            meta = dict(metadata, image_type="image/png" if fmt == 2 else "image/jpeg")
+            body = json.dumps(meta).encode()
+            self._native.send_bytes(event, struct.pack(">I", len(body)) + body + payload, sid)
+        elif isinstance(data, (bytes, bytearray)):
+            self._native.send_bytes(int(event), bytes(data), sid)
+        else:
+            self._native.send_sync(event, data, sid)
+
+    async def send(self, event, data, sid=None):
+        self.send_sync(event, data, sid)
+
+    async def send_json(self, event, data, sid=None):
+        if self._native is not None:
+            self._native.send_sync(event, data, sid)
+
+    async def send_bytes(self, event, data, sid=None):
+        if self._native is not None:
+            self._native.send_bytes(int(event), bytes(data), sid)
+
+    def send_progress_text(self, text, node_id, sid=None):
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        node = str(node_id).encode("utf-8")
+        self.send_sync(BinaryEventTypes.TEXT, struct.pack(">I", len(node)) + node + text, sid)
+
+    def queue_updated(self):
+        if self._native is not None:
+            self._native.broadcast_status()
+
+    def get_queue_info(self):
+        n = self._native.queue_remaining() if self._native else 0
+        return {"exec_info": {"queue_remaining": n}}
+
+    # -- on-prompt handlers --------------------------------------------------------
+    def add_on_prompt_handler(self, handler):
+        self.on_prompt_handlers.append(handler)
+        if self._native is not None:
+            self._native.set_on_prompt(self.trigger_on_prompt)
+
+    def trigger_on_prompt(self, json_data):
+        for handler in self.on_prompt_handlers:
+            try:
+                json_data = handler(json_data)
+            except Exception:
+                logging.warning("[ERROR] An error occurred during the on_prompt_handler processing", exc_info=True)
+        return json_data
+
+    # -- start-up ------------------------------------------------------------------
+    def add_routes(self, extension_web_dirs=None):
+        """Mirror the table under /api (static routes are not), then serve it, plus /extensions and
+        each pack's WEB_DIRECTORY at /extensions/<pack>/."""
+        import urllib.parse
+        if self._routes_added:
+            return
+        self._routes_added = True
+        dirs = dict(extension_web_dirs or {})
+
+        @self.routes.get("/extensions")
+        async def get_extensions(request):
+            files = []
+            for name, folder in dirs.items():
+                for root, _, names in os.walk(folder):
+                    for n in sorted(names):
+                        if n.endswith(".js"):
+                            rel = os.path.relpath(os.path.join(root, n), folder).replace(os.sep, "/")
+                            files.append("/extensions/" + urllib.parse.quote(name) + "/" + rel)
+            return web.json_response(files)
+
+        api = web.RouteTableDef()
+        for route in self.routes:
+            if isinstance(route, web.RouteDef):
+                api.route(route.method, "/api" + route.path)(route.handler)
+        self.app.add_routes(api)
+        self.app.add_routes(self.routes)
+        for name, folder in dirs.items():
+            if os.path.isdir(folder):
+                self.app.router.add_static("/extensions/" + name, folder)
+
+    async def start_upstream(self, socket_path):
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.UnixSite(self._runner, socket_path).start()
+
+    async def stop_upstream(self):
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def attach(self, native):
+        self._native = native
+        if self.on_prompt_handlers:
+            native.set_on_prompt(self.trigger_on_prompt)

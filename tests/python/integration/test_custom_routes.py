@@ -1,0 +1,75 @@
+"""Custom-node routes through PromptServer.instance.routes (spec §1.2, §9.1): served by the real
+aiohttp app behind the native server, mirrored under /api, every response kind, pack WebSocket
+routes, send_sync, prompt_queue, on-prompt handlers and WEB_DIRECTORY."""
+import uuid
+
+import requests
+import websocket
+
+from comfy_harness import WsClient, wait_history
+
+
+def test_get_route_with_decoded_repeated_query_and_api_mirror(server):
+    for prefix in ("", "/api"):
+        r = requests.get(server.url(prefix + "/test_pack/hello?a=1&a=x%20y"), headers={"comfy-user": "bob"}, timeout=10)
+        assert r.status_code == 200
+        assert r.json() == {"a": ["1", "x y"], "path": prefix + "/test_pack/hello", "method": "GET", "user": "bob"}
+
+
+def test_multipart_post_and_plain_function_put(server):
+    r = requests.post(server.url("/test_pack/form"), data={"field": "v"},
+                      files={"image": ("a.png", b"\x89PNG" + b"x" * 1000, "image/png")}, timeout=10)
+    assert r.status_code == 200
+    assert r.json() == {"field": "v", "image": {"filename": "a.png", "size": 1004}}
+    r = requests.put(server.url("/api/test_pack/json"), json={"k": [1, 2]}, timeout=10)
+    assert r.json() == {"got": {"k": [1, 2]}}
+
+
+def test_stream_redirect_error_and_missing(server):
+    r = requests.get(server.url("/test_pack/stream"), timeout=10)
+    assert r.status_code == 200 and r.text == "chunk0;chunk1;chunk2;" and r.headers["X-Pack"] == "yes"
+    r = requests.get(server.url("/test_pack/redirect"), allow_redirects=False, timeout=10)
+    assert r.status_code == 302 and r.headers["Location"] == "/test_pack/hello"
+    r = requests.get(server.url("/test_pack/boom"), timeout=10)
+    assert r.status_code == 500
+    r = requests.get(server.url("/no/such/route"), timeout=10)
+    assert r.status_code == 404
+    assert server.get_json("/prompt") == {"exec_info": {"queue_remaining": 0}}  # still serving
+
+
+def test_pack_websocket_route_is_tunnelled(server):
+    ws = websocket.create_connection(server.ws_url(path="/test_pack/ws"), timeout=10)
+    try:
+        ws.send("hi")
+        assert ws.recv() == "echo:hi"
+        ws.send("again")
+        assert ws.recv() == "echo:again"
+    finally:
+        ws.close()
+
+
+def test_send_sync_from_a_route_reaches_the_client(server):
+    with WsClient(server, "packclient") as client:
+        r = requests.post(server.url("/test_pack/notify"), json={"value": 42, "sid": "packclient"}, timeout=10)
+        assert r.status_code == 200
+        assert r.json()["remaining"] == 0 and "packclient" in r.json()["sockets"]
+        m = client.recv_until(lambda m: m.type == "test_pack.event", timeout=10)[-1]
+        assert m.data == {"value": 42}
+
+
+def test_on_prompt_handler_rewrites_the_body(server):
+    prompt = {"1": {"class_type": "EmptyImage", "inputs": {"width": 2, "height": 2, "batch_size": 1, "color": 0}},
+              "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}}
+    r = requests.post(server.url("/prompt"), json={"prompt": prompt, "extra_data": {"tag_me": True}}, timeout=10)
+    assert r.status_code == 200, r.text
+    entry = wait_history(server, r.json()["prompt_id"])
+    assert entry["prompt"][3] == {"tag_me": True, "tagged_by_pack": True}
+
+
+def test_web_directory_served_and_listed(server):
+    listing = server.get_json("/extensions")
+    assert "/extensions/testing_pack/ext.js" in listing
+    assert server.get_json("/api/extensions") == listing
+    r = requests.get(server.url("/extensions/testing_pack/ext.js"), timeout=10)
+    assert r.status_code == 200 and r.text.startswith('console.log("testing_pack')
+    assert r.headers["Content-Type"].startswith(("text/javascript", "application/javascript"))

@@ -1,0 +1,1 @@
+console.log("testing_pack extension loaded");
