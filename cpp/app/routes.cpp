@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "app/app.h"
+#include "app/files.h"
 #include "common/util.h"
 
 namespace comfy {
@@ -238,6 +239,7 @@ void register_routes(App& app) {
     rt.add("GET", p, python_route(app, p));
 
   app.queue.set_listener([a] { a->hub->send_json("status", status_payload(*a), std::nullopt); });
+  register_file_routes(app);
 }
 
 http::WsHooks make_ws_hooks(App& app) {

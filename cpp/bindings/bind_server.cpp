@@ -164,14 +164,14 @@ bool interrupt_requested() {
   return a && a->executor->interrupt_requested();
 }
 void report_progress(const pyb::object& node_id, const pyb::object& value, const pyb::object& max, int preview_format,
-                     const pyb::bytes& preview) {
+                     const pyb::bytes& preview, bool send_progress_message) {
   auto* a = g_app.load();
   if (!a) return;
   std::string node = node_id.is_none() ? std::string() : pyb::cast<std::string>(pyb::str(node_id));
   Json v = to_json(value), m = to_json(max);
   std::string bytes = preview;
   pyb::gil_scoped_release nogil;
-  a->executor->progress(node, v, m, preview_format, bytes);
+  a->executor->progress(node, v, m, preview_format, bytes, send_progress_message);
 }
 
 bool take_interrupt() {
@@ -212,7 +212,7 @@ void bind_server(pyb::module_& m) {
   m.def("interrupt_requested", &interrupt_requested);
   m.def("take_interrupt", &take_interrupt);
   m.def("report_progress", &report_progress, pyb::arg("node_id"), pyb::arg("value"), pyb::arg("max"),
-        pyb::arg("preview_format") = 0, pyb::arg("preview") = pyb::bytes());
+        pyb::arg("preview_format") = 0, pyb::arg("preview") = pyb::bytes(), pyb::arg("send_progress_message") = true);
   m.def("py_dumps", [](const pyb::object& o) { return py_dumps(to_json(o)); });
 }
 

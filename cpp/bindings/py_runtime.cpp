@@ -86,6 +86,8 @@ std::shared_ptr<NodeDef> PythonRuntime::describe(const std::string& class_type) 
   def->has_is_changed = j["has_is_changed"];
   def->not_idempotent = j["not_idempotent"];
   def->has_unique_id = j["has_unique_id"];
+  def->has_check_lazy = j.value("has_check_lazy", false);
+  def->is_async = j.value("is_async", false);
   return def;
 }
 
@@ -112,7 +114,7 @@ void PythonRuntime::end_prompt() {
   helpers_.attr("end_prompt")();
 }
 
-pyb::dict PythonRuntime::build_inputs(const NodeCall& call) {
+pyb::dict PythonRuntime::build_inputs(const NodeCall& call, pyb::list* missing) {
   pyb::dict d;
   for (const auto& [name, arg] : call.inputs) {
     if (arg.constant && !call.def->find_input(name)) continue;  // undeclared constants are dropped
@@ -127,6 +129,7 @@ pyb::dict PythonRuntime::build_inputs(const NodeCall& call) {
       else d[pyb::str(name)] = pyb::make_tuple(pyb::none());
     } else {
       d[pyb::str(name)] = pyb::make_tuple(pyb::none());
+      if (missing && arg.missing) missing->append(name);
     }
   }
   return d;
@@ -152,12 +155,57 @@ NodeResult PythonRuntime::execute(const NodeCall& call) {
   NodeResult r;
   pyb::tuple res = helpers_.attr("execute")(call.node_id, call.class_type, build_inputs(call));
   std::string kind = pyb::cast<std::string>(res[0]);
+  if (res.size() > 3)
+    for (auto m : res[3]) r.block_messages.push_back(pyb::cast<std::string>(pyb::str(m)));
   if (kind == "ok") {
     r.kind = NodeResult::Ok;
     r.outputs = std::make_shared<PyOutputs>(pyb::reinterpret_borrow<pyb::object>(res[1]));
     r.ui = to_json(res[2]);
+  } else if (kind == "expand") {
+    r.kind = NodeResult::Ok;
+    r.expand = true;
+    r.new_nodes = to_json(res[1]);
+    r.ui = to_json(res[2]);
+    for (auto link : res[4]) {
+      pyb::sequence l = pyb::reinterpret_borrow<pyb::sequence>(link);
+      r.expand_links.emplace_back(pyb::cast<std::string>(l[0]), pyb::cast<int>(l[1]));
+    }
   } else if (kind == "interrupted") {
     r.kind = NodeResult::Interrupted;
+  } else {
+    r.kind = NodeResult::Error;
+    r.error = to_json(res[1]);
+  }
+  return r;
+}
+
+LazyCheck PythonRuntime::check_lazy(const NodeCall& call) {
+  pyb::gil_scoped_acquire gil;
+  LazyCheck lc;
+  pyb::list missing;
+  pyb::dict inputs = build_inputs(call, &missing);
+  pyb::tuple res = helpers_.attr("check_lazy")(call.node_id, call.class_type, inputs, missing);
+  std::string kind = pyb::cast<std::string>(res[0]);
+  if (kind == "ok") {
+    for (auto n : res[1]) lc.needed.push_back(pyb::cast<std::string>(n));
+  } else if (kind == "interrupted") {
+    lc.kind = NodeResult::Interrupted;
+  } else {
+    lc.kind = NodeResult::Error;
+    lc.error = to_json(res[1]);
+  }
+  return lc;
+}
+
+NodeResult PythonRuntime::resolve_expansion(
+    const NodeCall& call, const std::unordered_map<std::string, std::shared_ptr<OutputHandle>>& sources) {
+  pyb::gil_scoped_acquire gil;
+  pyb::dict srcs;
+  for (const auto& [id, h] : sources) srcs[pyb::str(id)] = static_cast<PyOutputs*>(h.get())->lists;
+  pyb::tuple res = helpers_.attr("resolve_expansion")(call.node_id, call.class_type, srcs);
+  NodeResult r;
+  if (pyb::cast<std::string>(res[0]) == "ok") {
+    r.outputs = std::make_shared<PyOutputs>(pyb::reinterpret_borrow<pyb::object>(res[1]));
   } else {
     r.kind = NodeResult::Error;
     r.error = to_json(res[1]);

@@ -26,6 +26,9 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   void end_prompt() override;
   Json is_changed(const NodeCall& call) override;
   NodeResult execute(const NodeCall& call) override;
+  LazyCheck check_lazy(const NodeCall& call) override;
+  NodeResult resolve_expansion(const NodeCall& call,
+                               const std::unordered_map<std::string, std::shared_ptr<OutputHandle>>& sources) override;
   void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) override;
   void clear_objects() override;
   void thread_started() override;
@@ -36,7 +39,7 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
                                   const Json& received_types) override;
 
  private:
-  pyb::dict build_inputs(const NodeCall& call);
+  pyb::dict build_inputs(const NodeCall& call, pyb::list* missing = nullptr);
   std::shared_ptr<NodeDef> describe(const std::string& class_type);
   pyb::object helpers_;
   PyThreadState* thread_state_ = nullptr;  // the executor thread's, kept for its life

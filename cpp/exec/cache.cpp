@@ -49,25 +49,39 @@ bool json_has_nan(const Json& v) {
   return false;
 }
 
-static bool link_of(const Json& v, const Json& prompt, std::string& src, int64_t& slot) {
+static bool link_of(const Json& v, const std::function<const Json&(const std::string&)>& node_of, std::string& src,
+                    int64_t& slot) {
   if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number()) return false;
   src = v[0].get<std::string>();
   slot = v[1].get<int64_t>();
-  return prompt.contains(src);
+  return !node_of(src).empty();
 }
 
-std::unordered_map<std::string, std::string> compute_cache_keys(
-    const Json& prompt, const std::unordered_map<std::string, KeyInput>& info) {
-  std::unordered_map<std::string, std::string> keys;
+static bool has_py_ref(const Json& v) {
+  if (v.is_object()) {
+    if (v.contains("__py_ref__")) return true;
+    for (const auto& e : v)
+      if (has_py_ref(e)) return true;
+  } else if (v.is_array()) {
+    for (const auto& e : v)
+      if (has_py_ref(e)) return true;
+  }
+  return false;
+}
+
+void compute_cache_keys_for(const std::vector<std::string>& ids, const std::function<const Json&(const std::string&)>& node_of,
+                            const std::unordered_map<std::string, KeyInput>& info,
+                            std::unordered_map<std::string, std::string>& keys) {
   std::unordered_map<std::string, int> state;  // 1 visiting, 2 done
-  for (auto it = prompt.begin(); it != prompt.end(); ++it) {
-    if (state[it.key()] == 2) continue;
-    std::vector<std::pair<std::string, bool>> stack{{it.key(), false}};
+  for (const auto& [k, _] : keys) state[k] = 2;
+  for (const auto& root : ids) {
+    if (state[root] == 2) continue;
+    std::vector<std::pair<std::string, bool>> stack{{root, false}};
     while (!stack.empty()) {
       auto [id, expanded] = stack.back();
       stack.pop_back();
       if (state[id] == 2) continue;
-      const Json& node = prompt[id];
+      const Json& node = node_of(id);
       const Json& inputs = node.is_object() && node.contains("inputs") ? node["inputs"] : Json::object();
       if (!expanded) {
         if (state[id] == 1) {  // reached again while on the stack: a cycle
@@ -80,7 +94,7 @@ std::unordered_map<std::string, std::string> compute_cache_keys(
         for (const auto& v : inputs) {
           std::string src;
           int64_t slot;
-          if (link_of(v, prompt, src, slot) && state[src] != 2) stack.emplace_back(src, false);
+          if (link_of(v, node_of, src, slot) && state[src] != 2) stack.emplace_back(src, false);
         }
         continue;
       }
@@ -96,11 +110,12 @@ std::unordered_map<std::string, std::string> compute_cache_keys(
       for (auto in = inputs.begin(); in != inputs.end(); ++in) {
         std::string src;
         int64_t slot;
-        if (link_of(in.value(), prompt, src, slot)) {
+        if (link_of(in.value(), node_of, src, slot)) {
           auto k = keys.find(src);
           if (k == keys.end() || k->second.rfind("unique:", 0) == 0) unique = true;
           sorted[in.key()] = Json::array({"ANCESTOR", k == keys.end() ? "" : k->second, slot});
         } else {
+          if (has_py_ref(in.value())) unique = true;
           sorted[in.key()] = in.value();
         }
       }
@@ -111,6 +126,16 @@ std::unordered_map<std::string, std::string> compute_cache_keys(
       state[id] = 2;
     }
   }
+}
+
+std::unordered_map<std::string, std::string> compute_cache_keys(
+    const Json& prompt, const std::unordered_map<std::string, KeyInput>& info) {
+  std::unordered_map<std::string, std::string> keys;
+  std::vector<std::string> ids;
+  for (auto it = prompt.begin(); it != prompt.end(); ++it) ids.push_back(it.key());
+  static const Json empty = Json::object();
+  compute_cache_keys_for(
+      ids, [&](const std::string& id) -> const Json& { return prompt.contains(id) ? prompt[id] : empty; }, info, keys);
   return keys;
 }
 

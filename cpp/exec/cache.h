@@ -6,6 +6,7 @@
 // the executor thread.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -59,6 +60,13 @@ struct KeyInput {
 // containing NaN make the key unique (NaN != NaN in ComfyUI's comparison).
 std::unordered_map<std::string, std::string> compute_cache_keys(
     const Json& prompt, const std::unordered_map<std::string, KeyInput>& info);
+
+// The same for `ids` (nodes added by an expansion) whose links may point at nodes already in
+// `keys`; `node_of` returns a node's JSON ({} when unknown). Adds the new keys to `keys`. Inputs
+// holding Python objects ({"__py_ref__": n}) cannot be compared: such nodes never hit.
+void compute_cache_keys_for(const std::vector<std::string>& ids, const std::function<const Json&(const std::string&)>& node_of,
+                            const std::unordered_map<std::string, KeyInput>& info,
+                            std::unordered_map<std::string, std::string>& keys);
 
 bool json_has_nan(const Json& v);
 

@@ -1,49 +1,85 @@
 #include "exec/execution_list.h"
 
-#include <unordered_set>
+#include <algorithm>
 
 namespace comfy {
 
-ExecutionList::ExecutionList(const std::vector<std::string>& outputs, const Sources& uncached_sources,
-                             const std::function<bool(const std::string&)>& is_output) {
-  std::vector<std::vector<std::string>> srcs;
-  for (const auto& out : outputs) {
-    std::vector<std::string> stack{out};
-    while (!stack.empty()) {
-      std::string id = std::move(stack.back());
+ExecutionList::ExecutionList(const std::vector<std::string>& outputs, Sources uncached_sources, IsOutput is_output,
+                             IsOutput is_async)
+    : sources_(std::move(uncached_sources)), is_output_(std::move(is_output)), is_async_(std::move(is_async)) {
+  for (const auto& out : outputs) add_node(out);
+}
+
+void ExecutionList::block(size_t to, size_t src) {
+  auto& deps = dependents_[src];
+  if (std::find(deps.begin(), deps.end(), to) != deps.end()) return;  // one block per distinct source
+  deps.push_back(to);
+  if (blocks_[to]++ == 0) ready_.erase(to);
+}
+
+size_t ExecutionList::insert(const std::string& root) {
+  // Iterative preorder: a node is listed before its sources.
+  struct Frame {
+    size_t idx;
+    std::vector<std::string> srcs;
+    size_t next = 0;
+  };
+  std::vector<Frame> stack;
+  auto add_one = [&](const std::string& id) {
+    size_t i = order_.size();
+    index_[id] = i;
+    order_.push_back(id);
+    blocks_.push_back(0);
+    dependents_.emplace_back();
+    output_.push_back(is_output_(id));
+    first_.push_back(output_.back() || (is_async_ && is_async_(id)));
+    done_.push_back(false);
+    ready_.insert(i);
+    ++remaining_;
+    // ComfyUI walks a LIFO stack, so the last input's source is listed first.
+    auto srcs = sources_(id);
+    std::reverse(srcs.begin(), srcs.end());
+    stack.push_back(Frame{i, std::move(srcs)});
+    return i;
+  };
+  size_t root_idx = add_one(root);
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.srcs.size()) {
       stack.pop_back();
-      if (index_.count(id)) continue;
-      index_[id] = order_.size();
-      order_.push_back(id);
-      srcs.push_back(uncached_sources(id));
-      for (auto r = srcs.back().rbegin(); r != srcs.back().rend(); ++r) stack.push_back(*r);
+      continue;
     }
-  }
-  size_t n = order_.size();
-  blocks_.assign(n, 0);
-  dependents_.assign(n, {});
-  done_.assign(n, false);
-  output_.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    output_[i] = is_output(order_[i]);
-    std::unordered_set<std::string> seen;
-    for (const auto& s : srcs[i]) {
-      if (!seen.insert(s).second) continue;
-      auto it = index_.find(s);
-      if (it == index_.end()) continue;
-      dependents_[it->second].push_back(i);
-      ++blocks_[i];
+    const std::string src = f.srcs[f.next++];
+    size_t to = f.idx;
+    auto it = index_.find(src);
+    if (it != index_.end()) {
+      block(to, it->second);
+      continue;
     }
+    size_t s = add_one(src);  // may reallocate `stack`: do not touch `f` after this
+    block(to, s);
   }
-  for (size_t i = 0; i < n; ++i)
-    if (blocks_[i] == 0) ready_.insert(i);
-  remaining_ = n;
+  return root_idx;
+}
+
+void ExecutionList::add_node(const std::string& id) {
+  if (!index_.count(id)) insert(id);
+}
+
+void ExecutionList::add_strong_link(const std::string& src, const std::string& to) {
+  auto t = index_.find(to);
+  if (t == index_.end()) return;
+  size_t to_idx = t->second;
+  auto s = index_.find(src);
+  size_t src_idx = s != index_.end() ? s->second : insert(src);
+  if (done_[src_idx]) return;
+  block(to_idx, src_idx);
 }
 
 std::optional<std::string> ExecutionList::pick() const {
   if (ready_.empty()) return std::nullopt;
   for (size_t i : ready_)
-    if (output_[i]) return order_[i];
+    if (first_[i]) return order_[i];
   for (size_t i : ready_)
     for (size_t d : dependents_[i])
       if (output_[d]) return order_[i];
@@ -69,6 +105,13 @@ std::string ExecutionList::first_remaining() const {
   for (size_t i = 0; i < order_.size(); ++i)
     if (!done_[i]) return order_[i];
   return {};
+}
+
+std::vector<std::string> ExecutionList::remaining() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < order_.size(); ++i)
+    if (!done_[i]) out.push_back(order_[i]);
+  return out;
 }
 
 }  // namespace comfy

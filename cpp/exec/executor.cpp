@@ -9,85 +9,18 @@
 
 #include "common/util.h"
 #include "exec/execution_list.h"
+#include "exec/prompt_run.h"
 
 namespace comfy {
 namespace {
-bool link_source(const Json& v, const Json& prompt, std::string& src, int& slot) {
-  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number()) return false;
-  src = v[0].get<std::string>();
-  slot = v[1].get<int>();
-  return prompt.contains(src);
+NodeResult error_result(const std::string& type, const std::string& msg, Json current_inputs = Json::object()) {
+  NodeResult r;
+  r.kind = NodeResult::Error;
+  r.error = {{"exception_message", msg + "\n"}, {"exception_type", type}, {"traceback", Json::array()},
+             {"current_inputs", std::move(current_inputs)}};
+  return r;
 }
 }  // namespace
-
-// Per-prompt state and message helpers (spec §3.3, §6.1, §6.3).
-struct Executor::Run {
-  Executor& ex;
-  QueueItem& item;
-  std::optional<std::string> client;
-  Json messages = Json::array();
-  struct Progress {
-    std::string id;
-    Json value, max;
-    const char* state;
-  };
-  std::recursive_mutex progress_mu;  // progress may be reported from other threads
-  std::vector<Progress> progress;    // first-touch order, like ComfyUI's registry dict
-  std::unordered_map<std::string, size_t> progress_index;
-  std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs;
-  std::unordered_map<std::string, std::string> keys;
-  std::vector<std::string> executed;
-
-  const std::string& pid() const { return item.prompt_id; }
-
-  void add_message(const std::string& event, Json data, bool broadcast) {
-    data["timestamp"] = now_ms();
-    messages.push_back(Json::array({event, data}));
-    if (client || broadcast) ex.hub_.send_json(event, data, client);
-  }
-  void to_client(const std::string& event, const Json& data) {
-    if (client) ex.hub_.send_json(event, data, client);
-  }
-  void send_progress_state() {
-    // ComfyUI resends every non-pending node each time (quadratic in the prompt size); build it
-    // only when someone will receive it.
-    if (!ex.hub_.has_targets(client)) return;
-    Json nodes = Json::object();
-    for (const auto& p : progress) {
-      nodes[p.id] = {{"value", p.value}, {"max", p.max}, {"state", p.state}, {"node_id", p.id}, {"prompt_id", pid()},
-                     {"display_node_id", p.id}, {"parent_node_id", nullptr}, {"real_node_id", p.id}};
-    }
-    ex.hub_.send_json("progress_state", Json{{"prompt_id", pid()}, {"nodes", std::move(nodes)}}, client);
-  }
-  Progress& entry(const std::string& id) {
-    auto [it, fresh] = progress_index.try_emplace(id, progress.size());
-    if (fresh) progress.push_back(Progress{id, 0, 1, "pending"});
-    return progress[it->second];
-  }
-  void start_progress(const std::string& id) {
-    std::lock_guard lk(progress_mu);
-    auto& e = entry(id);
-    e.value = 0.0;
-    e.max = 1.0;
-    e.state = "running";
-    send_progress_state();
-  }
-  void update_progress(const std::string& id, const Json& value, const Json& max) {
-    std::lock_guard lk(progress_mu);
-    auto& e = entry(id);
-    e.state = "running";
-    e.value = value;
-    e.max = max;
-    send_progress_state();
-  }
-  void finish_progress(const std::string& id) {
-    std::lock_guard lk(progress_mu);
-    auto& e = entry(id);
-    e.state = "finished";
-    e.value = e.max;
-    send_progress_state();
-  }
-};
 
 Executor::Executor(PromptQueue& queue, ws::Hub& hub, NodeRuntime& runtime, CacheMode mode, size_t lru_max)
     : queue_(queue), hub_(hub), runtime_(runtime), cache_(mode, lru_max) {}
@@ -126,8 +59,14 @@ std::optional<std::string> Executor::last_node_id() const {
   return last_node_;
 }
 
+static std::string be32(uint32_t v) {
+  std::string p(4, '\0');
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
+  return p;
+}
+
 void Executor::progress(const std::string& node_id, const Json& value, const Json& max, int preview_format,
-                        const std::string& preview_bytes) {
+                        const std::string& preview_bytes, bool send_progress_message) {
   std::lock_guard lk(state_mu_);
   if (!run_) return;
   Run& run = *run_;
@@ -136,31 +75,22 @@ void Executor::progress(const std::string& node_id, const Json& value, const Jso
   bool modern = false;
   if (run.client)
     if (auto f = hub_.feature_flags(*run.client)) modern = f->value("supports_preview_metadata", Json(false)) == Json(true);
-  auto frame = [&](uint32_t type, const std::string& body) {
-    std::string p(4, '\0');
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((type >> (24 - 8 * i)) & 0xFF);
-    return p + body;
-  };
-  auto be32 = [](uint32_t v) {
-    std::string p(4, '\0');
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
-    return p;
-  };
   if (preview_format && modern) {
-    Json meta = {{"node_id", node}, {"prompt_id", run.pid()}, {"display_node_id", node}, {"parent_node_id", nullptr},
-                 {"real_node_id", node}, {"image_type", preview_format == 2 ? "image/png" : "image/jpeg"}};
+    Json meta = {{"node_id", node}, {"prompt_id", run.pid()}, {"display_node_id", run.display_of(node)},
+                 {"parent_node_id", run.parent_of(node)}, {"real_node_id", run.real_of(node)},
+                 {"image_type", preview_format == 2 ? "image/png" : "image/jpeg"}};
     std::string m = py_dumps(meta);
-    hub_.send_binary(frame(4, be32(static_cast<uint32_t>(m.size())) + m + preview_bytes), run.client, true);
+    hub_.send_binary(be32(4) + be32(static_cast<uint32_t>(m.size())) + m + preview_bytes, run.client, true);
   }
+  if (!send_progress_message) return;  // V3 set_progress: registry and type-4 previews only
   hub_.send_json("progress", {{"value", value}, {"max", max}, {"prompt_id", run.pid()}, {"node", node}}, run.client);
   if (preview_format && !modern)
-    hub_.send_binary(frame(1, be32(static_cast<uint32_t>(preview_format)) + preview_bytes), run.client, true);
+    hub_.send_binary(be32(1) + be32(static_cast<uint32_t>(preview_format)) + preview_bytes, run.client, true);
 }
 
 void Executor::process_flags() {
   Json flags = queue_.take_flags();
-  if (flags.value("free_memory", Json(false)) == Json(true) ||
-      (flags.contains("free_memory") && !flags["free_memory"].is_boolean() && !flags["free_memory"].is_null())) {
+  if (flags.contains("free_memory") && !flags["free_memory"].is_null() && flags["free_memory"] != Json(false)) {
     cache_.clear();
     runtime_.clear_objects();
   }
@@ -181,55 +111,250 @@ void Executor::loop() {
   runtime_.thread_stopping();
 }
 
-// One staged node (spec §6.3): a cache hit re-emits `executed`; otherwise progress, `executing`,
-// the call, UI and cache. Returns the failure, if any.
-std::optional<NodeResult> Executor::run_node(Run& run, const std::string& id) {
-  const Json& prompt = run.item.prompt;
-  const std::string& key = run.keys[id];
-  if (const CacheEntry* hit = cache_.get(key)) {
-    Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
-    run.to_client("executed", {{"node", id}, {"display_node", id}, {"output", out}, {"prompt_id", run.pid()}});
-    run.finish_progress(id);
-    return std::nullopt;
-  }
-  run.start_progress(id);
-  {
-    std::lock_guard lk(state_mu_);
-    last_node_ = id;
-  }
-  run.to_client("executing", {{"node", id}, {"display_node", id}, {"prompt_id", run.pid()}});
-  NodeCall call{id, id, run.defs[id]->class_type, run.defs[id], {}};
-  const Json& inputs = prompt[id]["inputs"];
+// An ExecutionBlocker with a message: ComfyUI reports it as an execution_error (without a
+// timestamp, not in the history) and goes on.
+void Executor::ex_block_message(Run& run, const std::string& id, const std::string& msg, const Json& executed) {
+  hub_.send_json("execution_error",
+                 {{"prompt_id", run.pid()}, {"node_id", id}, {"node_type", run.defs[id]->class_type}, {"executed", executed},
+                  {"exception_message", "Execution Blocked: " + msg}, {"exception_type", "ExecutionBlocked"},
+                  {"traceback", Json::array()}, {"current_inputs", Json::array()}, {"current_outputs", Json::array()}},
+                 run.client);
+}
+
+NodeCall Executor::build_call(Run& run, const std::string& id) {
+  NodeCall call{id, run.display_of(id), run.defs[id]->class_type, run.defs[id], {}};
+  const Json& inputs = run.inputs(id);
   for (auto in = inputs.begin(); in != inputs.end(); ++in) {
     std::string src;
     int slot;
     const InputSpec* spec = call.def->find_input(in.key());
-    if (link_source(in.value(), prompt, src, slot) && !(spec && spec->raw_link)) {
+    if (run.link_source(in.value(), src, slot) && !(spec && spec->raw_link)) {
       const CacheEntry* e = cache_.get(run.keys[src]);
-      call.inputs.emplace_back(in.key(), InputArg{nullptr, e ? e->outputs : nullptr, slot});
+      call.inputs.emplace_back(in.key(), InputArg{nullptr, e ? e->outputs : nullptr, slot, e == nullptr});
     } else {
-      call.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0});
+      call.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0, false});
     }
   }
+  return call;
+}
+
+// Definitions, IS_CHANGED and cache keys for `ids` (the prompt, or nodes an expansion added).
+void Executor::prepare_nodes(Run& run, const std::vector<std::string>& ids, bool record_is_changed) {
+  std::unordered_map<std::string, KeyInput> kin;
+  for (const auto& id : ids) {
+    const Json& n = run.node(id);
+    std::string ct = n.value("class_type", "");
+    auto def = runtime_.get(ct);
+    if (!def) continue;
+    run.defs[id] = def;
+    KeyInput k{ct, false, def->not_idempotent || def->has_unique_id};
+    if (n.contains("is_changed")) {
+      k.is_changed = n["is_changed"];
+    } else if (def->has_is_changed) {
+      NodeCall c{id, run.display_of(id), ct, def, {}};
+      const Json& inputs = run.inputs(id);
+      for (auto in = inputs.begin(); in != inputs.end(); ++in) c.inputs.emplace_back(in.key(), InputArg{&in.value()});
+      k.is_changed = runtime_.is_changed(c);
+      // Like ComfyUI, the executing prompt records the result (PROMPT hidden inputs see it);
+      // history keeps the copy taken when the prompt started.
+      if (record_is_changed) run.item.prompt[id]["is_changed"] = k.is_changed;
+    }
+    kin[id] = std::move(k);
+  }
+  compute_cache_keys_for(ids, [&run](const std::string& id) -> const Json& { return run.node(id); }, kin, run.keys);
+}
+
+// Registers the nodes an expansion returned (spec §6.6) and the links the expanding node waits for.
+Executor::Outcome Executor::expand(Run& run, ExecutionList& list, const std::string& id, NodeResult& r,
+                                   NodeResult& failure) {
+  std::vector<std::string> added;
+  for (auto it = r.new_nodes.begin(); it != r.new_nodes.end(); ++it) {
+    if (run.has(it.key())) {
+      failure = error_result("comfy_execution.graph.DuplicateNodeError",
+                             "Attempt to add duplicate node " + it.key() +
+                                 ". Ensure node ids are unique and deterministic or use graph_utils.GraphBuilder.");
+      return Outcome::Failure;
+    }
+    const Json& info = it.value();
+    std::string ct = info.value("class_type", "");
+    if (!runtime_.get(ct)) {
+      failure = error_result("KeyError", "'" + ct + "'");
+      return Outcome::Failure;
+    }
+    run.dyn[it.key()] = {{"class_type", ct}, {"inputs", info.value("inputs", Json::object())}};
+    run.parent[it.key()] = id;
+    run.display[it.key()] = info.contains("override_display_id") && info["override_display_id"].is_string()
+                                ? info["override_display_id"].get<std::string>()
+                                : id;
+    added.push_back(it.key());
+  }
+  prepare_nodes(run, added, false);
+  for (const auto& n : added)
+    if (run.defs.count(n) && run.defs[n]->output_node) list.add_node(n);
+  for (const auto& [src, slot] : r.expand_links)
+    if (run.has(src) && !cache_.get(run.keys[src])) list.add_strong_link(src, id);
+  run.expansion_links[id] = r.expand_links;
+  if (r.ui.is_object() && !r.ui.empty()) run.expansion_ui[id] = {{"meta", run.meta(id)}, {"output", r.ui}};
+  run.pending_expansion.insert(id);
+  return Outcome::Pending;
+}
+
+// Lazy inputs (spec §6.3 step 6): asks check_lazy_status which unevaluated inputs it needs and
+// links them; Pending when it asked for any.
+Executor::Outcome Executor::check_lazy(Run& run, ExecutionList& list, const NodeCall& call, NodeResult& failure) {
+  LazyCheck lc = runtime_.check_lazy(call);
+  if (lc.kind != NodeResult::Ok) {
+    failure.kind = lc.kind;
+    failure.error = lc.error;
+    return Outcome::Failure;
+  }
+  if (lc.needed.empty()) return Outcome::Success;
+  const std::string& id = call.node_id;
+  const Json& inputs = run.inputs(id);
+  for (const auto& name : lc.needed) {
+    std::string src;
+    int slot;
+    if (!inputs.contains(name)) {
+      failure = error_result("comfy_execution.graph.NodeInputError",
+                             "Node " + id + " says it needs input " + name + ", but there is no input to that node at all");
+      return Outcome::Failure;
+    }
+    if (!run.link_source(inputs[name], src, slot)) {
+      failure = error_result("comfy_execution.graph.NodeInputError",
+                             "Node " + id + " says it needs input " + name + ", but that value is a constant");
+      return Outcome::Failure;
+    }
+    if (!cache_.get(run.keys[src])) list.add_strong_link(src, id);
+  }
+  return Outcome::Pending;
+}
+
+// One staged node (spec §6.3): a cache hit re-emits `executed`; an expanded node resolves its
+// results; otherwise progress, `executing`, the lazy check, the call, UI, expansion or cache.
+Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::string& id, NodeResult& failure) {
+  const std::string& key = run.keys[id];
+  std::string display = run.display_of(id);
+  if (const CacheEntry* hit = cache_.get(key)) {
+    Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
+    run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", out}, {"prompt_id", run.pid()}});
+    run.finish_progress(id);
+    return Outcome::Success;
+  }
   NodeResult r;
+  NodeCall call = build_call(run, id);
+  if (run.pending_expansion.count(id)) {
+    std::unordered_map<std::string, std::shared_ptr<OutputHandle>> sources;
+    for (const auto& [src, slot] : run.expansion_links[id])
+      if (const CacheEntry* e = cache_.get(run.keys[src])) sources[src] = e->outputs;
+    r = runtime_.resolve_expansion(call, sources);
+    run.pending_expansion.erase(id);
+    if (r.kind != NodeResult::Ok) {
+      failure = std::move(r);
+      return Outcome::Failure;
+    }
+    auto ui = run.expansion_ui.find(id);
+    cache_.set(key, CacheEntry{r.outputs, ui == run.expansion_ui.end() ? Json(nullptr) : ui->second});
+    run.finish_progress(id);
+    run.executed.push_back(id);
+    return Outcome::Success;
+  }
+  run.start_progress(id);
+  {
+    std::lock_guard lk(state_mu_);
+    last_node_ = display;
+  }
+  run.to_client("executing", {{"node", id}, {"display_node", display}, {"prompt_id", run.pid()}});
+  if (call.def->has_check_lazy) {
+    Outcome o = check_lazy(run, list, call, failure);
+    if (o != Outcome::Success) return o;
+  }
   if (take_interrupt()) r.kind = NodeResult::Interrupted;
   else r = runtime_.execute(call);
-  if (r.kind != NodeResult::Ok) return r;
+  if (!r.block_messages.empty()) {
+    Json executed = Json::array();
+    for (const auto& e : run.executed) executed.push_back(e);
+    for (const auto& msg : r.block_messages) ex_block_message(run, id, msg, executed);
+  }
+  if (r.kind != NodeResult::Ok) {
+    failure = std::move(r);
+    return Outcome::Failure;
+  }
   Json ui_entry = nullptr;
   if (r.ui.is_object() && !r.ui.empty()) {
-    ui_entry = {{"meta", {{"node_id", id}, {"display_node", id}, {"parent_node", nullptr}, {"real_node_id", id}}},
-                {"output", r.ui}};
-    run.to_client("executed", {{"node", id}, {"display_node", id}, {"output", r.ui}, {"prompt_id", run.pid()}});
+    ui_entry = {{"meta", run.meta(id)}, {"output", r.ui}};
+    run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", r.ui}, {"prompt_id", run.pid()}});
   }
+  if (r.expand) return expand(run, list, id, r, failure);
   cache_.set(key, CacheEntry{r.outputs, ui_entry});
   run.finish_progress(id);
   run.executed.push_back(id);
+  return Outcome::Success;
+}
+
+// Runs the execution list to the end or the first failure; returns the failing node and result.
+std::optional<std::pair<std::string, NodeResult>> Executor::execute_list(Run& run,
+                                                                         const std::unordered_set<std::string>& cached) {
+  auto sources = [&](const std::string& id) {
+    std::vector<std::string> srcs;
+    if (!run.defs.count(id)) return srcs;
+    const auto& def = run.defs[id];
+    const Json& inputs = run.inputs(id);
+    for (auto in = inputs.begin(); in != inputs.end(); ++in) {
+      std::string src;
+      int slot;
+      const InputSpec* spec = def->find_input(in.key());
+      if (spec && spec->lazy) continue;  // lazy inputs join only when check_lazy_status asks
+      if (run.link_source(in.value(), src, slot) && !cached.count(src) && !cache_.get(run.keys[src])) srcs.push_back(src);
+    }
+    return srcs;
+  };
+  ExecutionList list(
+      run.item.outputs, sources, [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->output_node; },
+      [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->is_async; });
+  while (!list.empty()) {
+    auto pick = list.pick();
+    if (!pick) {  // nothing runnable: a cycle (static ones are caught by validation)
+      auto remaining = list.remaining();
+      std::string at = remaining.front();
+      for (const auto& n : remaining)
+        if (run.parent.count(n)) {
+          at = run.display_of(n);
+          break;
+        }
+      return std::make_pair(at, error_result("graph.DependencyCycleError", "Dependency cycle detected", Json::array()));
+    }
+    NodeResult r;
+    Outcome o = run_node(run, list, *pick, r);
+    if (o == Outcome::Failure) return std::make_pair(run.real_of(*pick), std::move(r));
+    if (o == Outcome::Success) list.complete(*pick);
+  }
   return std::nullopt;
+}
+
+void Executor::report_end(Run& run, const std::optional<std::pair<std::string, NodeResult>>& failure) {
+  if (!failure) return run.add_message("execution_success", {{"prompt_id", run.pid()}}, false);
+  const auto& [node, r] = *failure;
+  Json executed = Json::array();
+  for (const auto& e : run.executed) executed.push_back(e);
+  Json node_type = run.node(node).value("class_type", Json(nullptr));
+  if (r.kind == NodeResult::Interrupted)
+    return run.add_message("execution_interrupted",
+                           {{"prompt_id", run.pid()}, {"node_id", node}, {"node_type", node_type}, {"executed", executed}},
+                           true);
+  Json current = Json::array();
+  for (auto it = run.item.prompt.begin(); it != run.item.prompt.end(); ++it) current.push_back(it.key());
+  for (auto it = run.dyn.begin(); it != run.dyn.end(); ++it) current.push_back(it.key());
+  run.add_message("execution_error",
+                  {{"prompt_id", run.pid()}, {"node_id", node}, {"node_type", node_type}, {"executed", executed},
+                   {"exception_message", r.error["exception_message"]}, {"exception_type", r.error["exception_type"]},
+                   {"traceback", r.error["traceback"]}, {"current_inputs", r.error["current_inputs"]},
+                   {"current_outputs", current}},
+                  false);
 }
 
 void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   interrupt_ = false;
-  Run run{*this, item, std::nullopt};
+  Run run{hub_, item, std::nullopt};
   if (item.extra_data.is_object() && item.extra_data.contains("client_id") && item.extra_data["client_id"].is_string())
     run.client = item.extra_data["client_id"].get<std::string>();
   {
@@ -243,35 +368,16 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   run.add_message("execution_start", {{"prompt_id", item.prompt_id}}, false);
   runtime_.begin_prompt(item);
 
-  bool success = true;
   std::optional<std::pair<std::string, NodeResult>> failure;
   try {
-    // Cache keys for every node of the prompt (IS_CHANGED evaluated here, like set_prompt).
-    std::unordered_map<std::string, KeyInput> kin;
+    std::vector<std::string> ids;
     std::vector<std::pair<std::string, std::string>> objects;
     for (auto it = prompt.begin(); it != prompt.end(); ++it) {
-      const std::string& id = it.key();
-      std::string ct = it.value().value("class_type", "");
-      auto def = runtime_.get(ct);
-      if (!def) continue;
-      run.defs[id] = def;
-      objects.emplace_back(id, ct);
-      KeyInput k{ct, false, def->not_idempotent || def->has_unique_id};
-      if (it.value().contains("is_changed")) {
-        k.is_changed = it.value()["is_changed"];
-      } else if (def->has_is_changed) {
-        NodeCall c{id, id, ct, def, {}};
-        for (auto in = it.value()["inputs"].begin(); in != it.value()["inputs"].end(); ++in)
-          c.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0});
-        k.is_changed = runtime_.is_changed(c);
-        // Like ComfyUI, the executing prompt records the result (PROMPT hidden inputs see it);
-        // history keeps the copy taken when the prompt started.
-        item.prompt[id]["is_changed"] = k.is_changed;
-      }
-      kin[id] = std::move(k);
+      ids.push_back(it.key());
+      objects.emplace_back(it.key(), it.value().value("class_type", ""));
     }
+    prepare_nodes(run, ids, true);
     runtime_.begin_prompt(item);  // again: the prompt now carries the is_changed values
-    run.keys = compute_cache_keys(prompt, kin);
     std::unordered_set<std::string> keyset;
     for (auto& [_, k] : run.keys) keyset.insert(k);
     cache_.begin_prompt(keyset);
@@ -279,90 +385,40 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
 
     Json cached = Json::array();
     std::unordered_set<std::string> is_cached;
-    for (auto it = prompt.begin(); it != prompt.end(); ++it)
-      if (run.keys.count(it.key()) && cache_.get(run.keys[it.key()])) {
-        cached.push_back(it.key());
-        is_cached.insert(it.key());
+    for (const auto& id : ids)
+      if (run.keys.count(id) && cache_.get(run.keys[id])) {
+        cached.push_back(id);
+        is_cached.insert(id);
       }
     run.add_message("execution_cached", {{"nodes", cached}, {"prompt_id", item.prompt_id}}, false);
-
-    ExecutionList list(
-        item.outputs,
-        [&](const std::string& id) {
-          std::vector<std::string> srcs;
-          if (!prompt.contains(id)) return srcs;
-          for (const auto& v : prompt[id]["inputs"]) {
-            std::string src;
-            int slot;
-            if (link_source(v, prompt, src, slot) && !is_cached.count(src)) srcs.push_back(src);
-          }
-          return srcs;
-        },
-        [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->output_node; });
-    while (!list.empty()) {
-      auto pick = list.pick();
-      if (!pick) {  // nothing runnable: a cycle the validator did not see
-        NodeResult r;
-        r.kind = NodeResult::Error;
-        r.error = {{"exception_message", "Dependency cycle detected"}, {"exception_type", "graph.DependencyCycleError"},
-                   {"traceback", Json::array()}, {"current_inputs", Json::array()}};
-        failure.emplace(list.first_remaining(), std::move(r));
-        break;
-      }
-      if (auto r = run_node(run, *pick)) {
-        failure.emplace(*pick, std::move(*r));
-        break;
-      }
-      list.complete(*pick);
-    }
+    failure = execute_list(run, is_cached);
   } catch (const std::exception& e) {
-    NodeResult r;
-    r.kind = NodeResult::Error;
-    r.error = {{"exception_message", std::string(e.what()) + "\n"}, {"exception_type", "RuntimeError"},
-               {"traceback", Json::array()}, {"current_inputs", Json::object()}};
     std::string node = item.outputs.empty() ? std::string() : item.outputs.front();
-    failure.emplace(node, std::move(r));
+    failure.emplace(node, error_result("RuntimeError", e.what()));
   }
-
-  if (failure) {
-    success = false;
-    const auto& [node, r] = *failure;
-    Json executed = Json::array();
-    for (const auto& e : run.executed) executed.push_back(e);
-    Json node_type = prompt.contains(node) ? prompt[node].value("class_type", Json(nullptr)) : Json(nullptr);
-    if (r.kind == NodeResult::Interrupted) {
-      run.add_message("execution_interrupted",
-                      {{"prompt_id", item.prompt_id}, {"node_id", node}, {"node_type", node_type}, {"executed", executed}}, true);
-    } else {
-      Json current = Json::array();
-      for (auto it = prompt.begin(); it != prompt.end(); ++it) current.push_back(it.key());
-      run.add_message("execution_error",
-                      {{"prompt_id", item.prompt_id}, {"node_id", node}, {"node_type", node_type}, {"executed", executed},
-                       {"exception_message", r.error["exception_message"]}, {"exception_type", r.error["exception_type"]},
-                       {"traceback", r.error["traceback"]}, {"current_inputs", r.error["current_inputs"]},
-                       {"current_outputs", current}},
-                      false);
-    }
-  } else {
-    run.add_message("execution_success", {{"prompt_id", item.prompt_id}}, false);
-  }
+  report_end(run, failure);
 
   Json outputs = Json::object(), meta = Json::object();
-  for (auto it = prompt.begin(); it != prompt.end(); ++it) {
-    auto k = run.keys.find(it.key());
-    if (k == run.keys.end()) continue;
+  auto collect = [&](const std::string& id) {
+    auto k = run.keys.find(id);
+    if (k == run.keys.end()) return;
     const CacheEntry* e = cache_.get(k->second);
-    if (e && e->ui.is_object()) {
-      outputs[it.key()] = e->ui["output"];
-      meta[it.key()] = e->ui["meta"];
-    }
-  }
+    const Json* ui = e && e->ui.is_object() ? &e->ui : nullptr;
+    auto pending = run.expansion_ui.find(id);
+    if (!ui && pending != run.expansion_ui.end()) ui = &pending->second;  // UI before a failure
+    if (!ui) return;
+    outputs[id] = (*ui)["output"];
+    meta[id] = (*ui)["meta"];
+  };
+  for (auto it = prompt.begin(); it != prompt.end(); ++it) collect(it.key());
+  for (auto it = run.dyn.begin(); it != run.dyn.end(); ++it) collect(it.key());
   runtime_.end_prompt();
   cache_.end_prompt();
   {
     std::lock_guard lk(state_mu_);
     last_node_.reset();
   }
+  bool success = !failure.has_value();
   queue_.task_done(task_id, outputs, meta, HistoryStatus{success ? "success" : "error", success, run.messages});
   run.to_client("executing", {{"node", nullptr}, {"prompt_id", item.prompt_id}});
   {

@@ -8,13 +8,18 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
+#include <vector>
 
 #include "exec/cache.h"
+#include "exec/execution_list.h"
 #include "exec/runtime.h"
 #include "queue/prompt_queue.h"
 #include "ws/hub.h"
 
 namespace comfy {
+
+struct PromptRun;
 
 class Executor {
  public:
@@ -40,14 +45,23 @@ class Executor {
   // progress_state, a type-4 preview (clients that announced supports_preview_metadata), `progress`,
   // then a type-1 preview (other clients), to the prompt's client or to everyone without one.
   // `node_id` empty means the executing node. Thread-safe. preview_format: 1 JPEG, 2 PNG, 0 none.
+  // send_progress_message=false: the V3 API's set_progress (registry only, no `progress`).
   void progress(const std::string& node_id, const Json& value, const Json& max, int preview_format,
-                const std::string& preview_bytes);
+                const std::string& preview_bytes, bool send_progress_message = true);
 
  private:
-  struct Run;
+  using Run = PromptRun;
   void loop();
   void run_prompt(QueueItem& item, int64_t task_id);
-  std::optional<NodeResult> run_node(Run& run, const std::string& id);
+  enum class Outcome { Success, Pending, Failure };
+  std::optional<std::pair<std::string, NodeResult>> execute_list(Run& run, const std::unordered_set<std::string>& cached);
+  Outcome run_node(Run& run, ExecutionList& list, const std::string& id, NodeResult& failure);
+  Outcome check_lazy(Run& run, ExecutionList& list, const NodeCall& call, NodeResult& failure);
+  Outcome expand(Run& run, ExecutionList& list, const std::string& id, NodeResult& r, NodeResult& failure);
+  void prepare_nodes(Run& run, const std::vector<std::string>& ids, bool record_is_changed);
+  void report_end(Run& run, const std::optional<std::pair<std::string, NodeResult>>& failure);
+  NodeCall build_call(Run& run, const std::string& id);
+  void ex_block_message(Run& run, const std::string& id, const std::string& msg, const Json& executed);
   void process_flags();
 
   PromptQueue& queue_;

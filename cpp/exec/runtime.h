@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct InputArg {
   const Json* constant = nullptr;          // a widget value from the prompt, or
   std::shared_ptr<OutputHandle> source;    // the linked node's outputs and the slot to take
   int slot = 0;
+  bool missing = false;                    // a link whose source has not run (a lazy input): None
 };
 
 struct NodeCall {
@@ -38,6 +40,17 @@ struct NodeResult {
   std::shared_ptr<OutputHandle> outputs;
   Json ui;     // the node's UI dict, null when it has none
   Json error;  // Error: {exception_message, exception_type, traceback, current_inputs}
+  std::vector<std::string> block_messages;  // ExecutionBlocker messages met while mapping calls
+  // Expansion (spec §6.6): the node returned new nodes; its outputs come after they ran.
+  bool expand = false;
+  Json new_nodes = Json::object();                         // id -> {class_type, inputs, override_display_id?}
+  std::vector<std::pair<std::string, int>> expand_links;  // links in the results, resolved on re-entry
+};
+
+struct LazyCheck {
+  NodeResult::Kind kind = NodeResult::Ok;
+  std::vector<std::string> needed;  // unevaluated inputs check_lazy_status asked for
+  Json error;
 };
 
 class NodeRuntime : public NodeDefSource {
@@ -48,6 +61,12 @@ class NodeRuntime : public NodeDefSource {
   // list of results; any exception yields NaN (ComfyUI: always re-execute).
   virtual Json is_changed(const NodeCall& call) = 0;
   virtual NodeResult execute(const NodeCall& call) = 0;
+  // check_lazy_status on the node instance (list-mapped) with unevaluated lazy inputs as None.
+  virtual LazyCheck check_lazy(const NodeCall& call) = 0;
+  // Re-entry of an expanded node: its stored results with links replaced by the outputs of
+  // `sources` (the link targets), merged like ordinary results.
+  virtual NodeResult resolve_expansion(const NodeCall& call,
+                                       const std::unordered_map<std::string, std::shared_ptr<OutputHandle>>& sources) = 0;
   // Node instances persist per (node id, class) while they stay in the prompt; drop the rest.
   virtual void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) = 0;
   virtual void clear_objects() = 0;

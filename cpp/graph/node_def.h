@@ -35,6 +35,8 @@ struct NodeDef {
   bool has_is_changed = false;
   bool not_idempotent = false;
   bool has_unique_id = false;  // declares a hidden UNIQUE_ID
+  bool has_check_lazy = false;  // instances have check_lazy_status
+  bool is_async = false;        // FUNCTION is a coroutine function (scheduled first, like outputs)
 
   const InputSpec* find_input(const std::string& name) const {
     for (const auto& i : inputs)

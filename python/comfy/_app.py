@@ -22,6 +22,12 @@ def _register_compat_modules():
     sys.modules.setdefault("nodes", nodes)
     from comfy._compat import server
     sys.modules.setdefault("server", server)
+    import importlib
+    for name in ("comfy_execution", "comfy_api"):  # packages: submodules resolve via __path__
+        try:
+            sys.modules.setdefault(name, importlib.import_module("comfy._compat." + name))
+        except ImportError as e:
+            log.warning("compat package %s unavailable: %s", name, e)
     return folder_paths, nodes
 
 

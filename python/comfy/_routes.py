@@ -1,5 +1,8 @@
 """Routes answered by Python (run on the main thread, called by the native server): node
-definitions and model folder listings (spec sections 2.2 and 2.4)."""
+definitions and model folder listings (spec sections 2.2 and 2.4), and the Pillow half of the file
+routes (spec section 2.5): `/view` re-encoding and the `/upload/mask` composite. The native side has
+already resolved and checked every path it passes here."""
+import io
 import json
 import logging
 import os
@@ -32,6 +35,80 @@ def node_info(name, cls, display_names):
     return info
 
 
+TEXT_TYPE = "text/plain; charset=utf-8"
+
+
+def _first_values(query):
+    out = {}
+    for key, value in query:
+        out.setdefault(key, value)
+    return out
+
+
+def view_image(path, query):
+    """GET /view with `preview` or `channel=rgb|a` (server.py view_image): the re-encoded image as
+    (status, content type, bytes). Images Pillow cannot decode are a 400 (ComfyUI: 500)."""
+    from PIL import Image
+
+    q = _first_values(query)
+    try:
+        with Image.open(path) as img:
+            if "preview" in q:
+                info = q["preview"].split(";")
+                fmt = info[0]
+                if fmt not in ("webp", "jpeg") or "a" in q.get("channel", ""):
+                    fmt = "webp"
+                quality = int(info[-1]) if info[-1].isdigit() else 90
+                if fmt == "jpeg" or q.get("channel", "") == "rgb":
+                    img = img.convert("RGB")
+                buf = io.BytesIO()
+                img.save(buf, format=fmt, quality=quality)
+                return 200, "image/" + fmt, buf.getvalue()
+            channel = q.get("channel", "rgba")
+            if channel == "rgb":
+                if img.mode == "RGBA":
+                    r, g, b, _ = img.split()
+                    out = Image.merge("RGB", (r, g, b))
+                else:
+                    out = img.convert("RGB")
+            else:  # "a": black RGB carrying the source alpha (opaque when there is none)
+                alpha = img.split()[3] if img.mode == "RGBA" else Image.new("L", img.size, 255)
+                out = Image.new("RGBA", img.size)
+                out.putalpha(alpha)
+            buf = io.BytesIO()
+            out.save(buf, format="PNG")
+            return 200, "image/png", buf.getvalue()
+    except Exception as e:  # undecodable, truncated, decompression bomb, bad quality value
+        logging.warning("/view: cannot re-encode %r: %s", os.path.basename(path), e)
+        return 400, TEXT_TYPE, f"cannot decode or re-encode the image: {e}".encode()
+
+
+def composite_mask(original, mask_bytes, target_ext):
+    """POST /upload/mask (server.py upload_mask): the original converted to RGBA with its alpha
+    replaced by the uploaded image's alpha, its PNG text chunks kept, encoded in the format of the
+    target name's extension (Pillow picks it from the path in ComfyUI; PNG, compress level 4)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    fmt = Image.registered_extensions().get(target_ext.lower()) if target_ext else None
+    if fmt is None:
+        return 400, TEXT_TYPE, f"unknown image file extension {target_ext!r}".encode()
+    try:
+        with Image.open(original) as original_pil:
+            metadata = PngInfo()
+            for key, value in getattr(original_pil, "text", {}).items():
+                metadata.add_text(key, value)
+            rgba = original_pil.convert("RGBA")
+            mask = Image.open(io.BytesIO(mask_bytes)).convert("RGBA")
+            rgba.putalpha(mask.getchannel("A"))
+            buf = io.BytesIO()
+            rgba.save(buf, format=fmt, compress_level=4, pnginfo=metadata)
+            return 200, "image/png", buf.getvalue()
+    except Exception as e:
+        logging.warning("/upload/mask: cannot composite onto %r: %s", os.path.basename(original), e)
+        return 400, TEXT_TYPE, f"cannot composite the mask: {e}".encode()
+
+
 def make_handler(mappings, display_names):
     import folder_paths
 
@@ -49,6 +126,10 @@ def make_handler(mappings, display_names):
         return out
 
     def handler(route, method, path, query, params, body):
+        if route == "/view:image":
+            return view_image(params["file"], query)
+        if route == "/upload/mask:composite":
+            return composite_mask(params["original"], body, params.get("target_ext", ""))
         if route == "/object_info":
             return _json(object_info_all())
         if route == "/object_info/{node_class}":

@@ -13,6 +13,7 @@ _objects = {}  # (node_id, class_type) -> node instance, kept across prompts
 _ctx = {"prompt_id": None, "prompt": {}, "extra_data": {}}
 _hidden_specs = {}  # class -> its hidden input dict, for the current prompt only
 _executing = [None]  # node id whose function is running (the executing context)
+_executing_index = [0]
 
 
 def executing_node():
@@ -70,6 +71,8 @@ def describe(class_type):
         has_is_changed=hasattr(cls, "IS_CHANGED"),
         not_idempotent=bool(getattr(cls, "NOT_IDEMPOTENT", False)),
         has_unique_id="UNIQUE_ID" in hidden.values(),
+        has_check_lazy=hasattr(cls, "check_lazy_status"),
+        is_async=inspect.iscoroutinefunction(getattr(cls, getattr(cls, "FUNCTION", ""), None)),
     )
 
 
@@ -106,7 +109,41 @@ def begin_prompt(prompt_id, prompt, extra_data):
 
 
 def end_prompt():
+    _refs.clear()
+    _pending_subgraph.clear()
+    loop = _ctx.pop("loop", None)
+    if loop is not None:
+        loop.close()
     _ctx.update(prompt_id=None, prompt={}, extra_data={})
+
+
+def _resolve(value):
+    """Runs a coroutine a node returned on the prompt's own event loop (ComfyUI gives each prompt a
+    fresh loop on the worker thread). Called off the main thread; validation on the main thread
+    hands coroutines to a short-lived thread instead."""
+    if not inspect.isawaitable(value):
+        return value
+    import asyncio
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, _as_coroutine(value)).result()
+    loop = _ctx.get("loop")
+    if loop is None or loop.is_closed():
+        loop = _ctx["loop"] = asyncio.new_event_loop()
+    return loop.run_until_complete(value)
+
+
+async def _as_coroutine(awaitable):
+    return await awaitable
+
+
+def executing_context():
+    """(prompt_id, node_id, list_index) of the running node function, or None."""
+    if _executing[0] is None:
+        return None
+    return (_ctx["prompt_id"], _executing[0], _executing_index[0])
 
 
 def retain_objects(keep):
@@ -140,23 +177,55 @@ def _hidden_inputs(cls, node_id, data, prompt):
     return data
 
 
-def _map_over_list(target, func_name, data, input_is_list, check_interrupt):
+def is_blocker(value):
+    return type(value).__name__ == "ExecutionBlocker" and hasattr(value, "message")
+
+
+def _make_blocker(message):
+    import sys
+    graph_utils = sys.modules.get("comfy_execution.graph_utils")
+    if graph_utils is None:
+        import importlib
+        graph_utils = importlib.import_module("comfy_execution.graph_utils")
+    return graph_utils.ExecutionBlocker(message)
+
+
+def _set_graph_prefix(root, index):
+    import sys
+    graph_utils = sys.modules.get("comfy_execution.graph_utils")
+    builder = getattr(graph_utils, "GraphBuilder", None)
+    if builder is not None:
+        builder.set_default_prefix(root, index, 0)
+
+
+def _map_over_list(target, func_name, data, input_is_list, check_interrupt, blocked=None, prefix_root=None):
+    """ComfyUI's list mapping: one call per index (shorter lists repeat their last element), or one
+    call with whole lists for INPUT_IS_LIST. A call that receives an ExecutionBlocker is skipped and
+    yields the blocker; a blocker's message is recorded in `blocked` and a silent one propagates."""
     func = getattr(target, func_name)
+
+    def call(inputs, index):
+        if check_interrupt:
+            model_management.throw_exception_if_processing_interrupted()
+        for v in inputs.values():
+            if input_is_list:
+                v = next((e for e in v if is_blocker(e)), v)
+            if is_blocker(v):
+                if v.message is not None and blocked is not None:
+                    blocked.append(v.message)
+                    return _make_blocker(None)
+                return v
+        _executing_index[0] = index
+        if prefix_root is not None:
+            _set_graph_prefix(prefix_root, index)
+        return _resolve(func(**inputs))
+
     if input_is_list:
-        if check_interrupt:
-            model_management.throw_exception_if_processing_interrupted()
-        return [func(**data)]
+        return [call(data, 0)]
     if not data:
-        if check_interrupt:
-            model_management.throw_exception_if_processing_interrupted()
-        return [func()]
+        return [call({}, 0)]
     count = max(len(v) for v in data.values())
-    results = []
-    for i in range(count):
-        if check_interrupt:
-            model_management.throw_exception_if_processing_interrupted()
-        results.append(func(**{k: v[i if len(v) > i else -1] for k, v in data.items()}))
-    return results
+    return [call({k: v[i if len(v) > i else -1] for k, v in data.items()}, i) for i in range(count)]
 
 
 def _merge_outputs(cls, results):
@@ -166,30 +235,70 @@ def _merge_outputs(cls, results):
         if is_list:
             value = []
             for r in results:
-                value.extend(r[i])
+                if is_blocker(r[i]):
+                    value.append(r[i])
+                else:
+                    value.extend(r[i])
             output.append(value)
         else:
             output.append([r[i] for r in results])
     return output
 
 
+def _is_node_output(r):
+    return all(hasattr(r, a) for a in ("result", "ui", "expand", "block_execution"))
+
+
 def _outputs_from_returns(cls, returns):
-    results, uis = [], []
+    """ComfyUI's get_output_from_returns (spec §6.4, §6.6), V1 and V3 results. Returns
+    (outputs, ui, subgraphs) where subgraphs is None unless some call returned an expansion; then
+    it lists (graph or None, result) per call."""
+    results, uis, subgraphs = [], [], []
+    has_subgraph = False
+    n_out = len(getattr(cls, "RETURN_TYPES", ()))
+
+    def blocked(message):
+        return tuple([_make_blocker(message)] * n_out)
+
     for r in returns:
         if isinstance(r, dict):
             if "ui" in r:
                 uis.append(r["ui"])
             if "expand" in r:
-                raise NotImplementedError("node expansion is not supported by this server yet")
-            if "result" in r:
-                results.append(r["result"])
+                has_subgraph = True
+                result = r.get("result", None)
+                if is_blocker(result):
+                    result = tuple([result] * n_out)
+                subgraphs.append((r["expand"], result))
+            elif "result" in r:
+                result = r.get("result", None)
+                if is_blocker(result):
+                    result = tuple([result] * n_out)
+                results.append(result)
+                subgraphs.append((None, result))
+        elif _is_node_output(r):
+            if r.ui is not None:
+                uis.append(r.ui if isinstance(r.ui, dict) else r.ui.as_dict())
+            if r.expand is not None:
+                has_subgraph = True
+                result = r.result if r.block_execution is None else blocked(r.block_execution)
+                subgraphs.append((r.expand, result))
+            elif r.result is not None:
+                result = r.result if r.block_execution is None else blocked(r.block_execution)
+                results.append(result)
+                subgraphs.append((None, result))
         else:
+            if is_blocker(r):
+                r = tuple([r] * n_out)
             results.append(r)
-    output = _merge_outputs(cls, results) if results else []
+            subgraphs.append((None, r))
     ui = {}
     if uis:
         ui = {k: [y for x in uis for y in x[k]] for k in uis[0].keys()}
-    return output, ui
+    if has_subgraph:
+        return None, ui, subgraphs
+    output = _merge_outputs(cls, results) if results else []
+    return output, ui, None
 
 
 def _format_value(x):
@@ -205,50 +314,158 @@ def _full_type_name(klass):
     return module + "." + klass.__qualname__
 
 
+_refs = {}  # Python objects in expansion graphs, stood in for by {"__py_ref__": n} on the native side
+_pending_subgraph = {}  # expanding node id -> its results, resolved when it is re-entered
+
+
+def _deref(values):
+    if len(values) == 1 and isinstance(values[0], dict) and "__py_ref__" in values[0]:
+        return [_refs[values[0]["__py_ref__"]]]
+    return values
+
+
 def _call_data(cls, node_id, inputs, prompt):
     # The native side already dropped undeclared constants (links to undeclared inputs stay).
-    return _hidden_inputs(cls, node_id, dict(inputs), prompt)
+    data = {k: _deref(v) if isinstance(v, list) else v for k, v in inputs.items()}
+    return _hidden_inputs(cls, node_id, data, prompt)
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_jsonable(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _jsonable(v) for k, v in value.items())
+    return False
+
+
+def _graph_for_native(graph):
+    """An expansion graph as JSON: links and plain values stay, other objects become references."""
+    out = {}
+    for node_id, info in graph.items():
+        inputs = {}
+        for name, value in (info.get("inputs") or {}).items():
+            if _is_link(value) or _jsonable(value):
+                inputs[name] = list(value) if isinstance(value, tuple) else value
+            else:
+                ref = len(_refs) + 1
+                _refs[ref] = value
+                inputs[name] = {"__py_ref__": ref}
+        node = {"class_type": info["class_type"], "inputs": inputs}
+        if "override_display_id" in info:
+            node["override_display_id"] = info["override_display_id"]
+        out[str(node_id)] = node
+    return out
+
+
+def _instance(node_id, class_type, cls):
+    obj = _objects.get((node_id, class_type))
+    if obj is None:
+        obj = cls()
+        _objects[(node_id, class_type)] = obj
+    return obj
+
+
+def _error(ex, data):
+    logging.error("!!! Exception during processing !!! %s", ex)
+    logging.error(traceback.format_exc())
+    formatted = {}
+    if data is not None:
+        formatted = {name: [_format_value(x) for x in values] for name, values in data.items()}
+    return {
+        "exception_message": "{}\n{}".format(ex, ""),
+        "exception_type": _full_type_name(type(ex)),
+        "traceback": traceback.format_tb(ex.__traceback__),
+        "current_inputs": formatted,
+    }
 
 
 def execute(node_id, class_type, inputs):
     cls = MAPPINGS[class_type]
     data = None
+    blocked = []
     try:
         data = _call_data(cls, node_id, inputs, _ctx["prompt"])
-        obj = _objects.get((node_id, class_type))
-        if obj is None:
-            obj = cls()
-            _objects[(node_id, class_type)] = obj
+        obj = _instance(node_id, class_type, cls)
         _executing[0] = node_id
         try:
-            returns = _map_over_list(obj, cls.FUNCTION, data, getattr(cls, "INPUT_IS_LIST", False), True)
+            returns = _map_over_list(obj, cls.FUNCTION, data, getattr(cls, "INPUT_IS_LIST", False), True, blocked,
+                                     prefix_root=node_id)
         finally:
             _executing[0] = None
-        output, ui = _outputs_from_returns(cls, returns)
-        return ("ok", output, ui if ui else None)
+        output, ui, subgraphs = _outputs_from_returns(cls, returns)
+        if subgraphs is None:
+            return ("ok", output, ui if ui else None, blocked)
+        new_nodes, links, pending = {}, [], []
+        for graph, result in subgraphs:
+            if graph is None:
+                pending.append((False, result))
+                continue
+            new_nodes.update(_graph_for_native(graph))
+            for value in result or ():
+                if _is_link(value):
+                    links.append([value[0], int(value[1])])
+            pending.append((True, result))
+        _pending_subgraph[node_id] = pending
+        return ("expand", new_nodes, ui if ui else None, blocked, links)
     except model_management.InterruptProcessingException:
         logging.info("Processing interrupted")
-        return ("interrupted", None, None)
+        return ("interrupted", None, None, blocked)
     except Exception as ex:
-        tb = ex.__traceback__
-        logging.error("!!! Exception during processing !!! %s", ex)
-        logging.error(traceback.format_exc())
-        formatted = {}
-        if data is not None:
-            formatted = {name: [_format_value(x) for x in values] for name, values in data.items()}
-        return ("error", {
-            "exception_message": "{}\n{}".format(ex, ""),
-            "exception_type": _full_type_name(type(ex)),
-            "traceback": traceback.format_tb(tb),
-            "current_inputs": formatted,
-        }, None)
+        return ("error", _error(ex, data), None, blocked)
+
+
+def resolve_expansion(node_id, class_type, sources):
+    """Re-entry of an expanded node: links in its stored results take the linked outputs."""
+    cls = MAPPINGS[class_type]
+    try:
+        resolved = []
+        for is_subgraph, result in _pending_subgraph.pop(node_id):
+            if not is_subgraph:
+                resolved.append(result)
+                continue
+            out = []
+            for r in result:
+                if _is_link(r):
+                    out.extend(sources[r[0]][int(r[1])])
+                else:
+                    out.append(r)
+            resolved.append(out)
+        return ("ok", _merge_outputs(cls, resolved) if resolved else [])
+    except Exception as ex:
+        return ("error", _error(ex, None))
+
+
+def check_lazy(node_id, class_type, inputs, missing):
+    """check_lazy_status on the instance; returns the unevaluated inputs it asks for."""
+    cls = MAPPINGS[class_type]
+    data = None
+    try:
+        data = _call_data(cls, node_id, inputs, _ctx["prompt"])
+        obj = _instance(node_id, class_type, cls)
+        _executing[0] = node_id
+        try:
+            results = _map_over_list(obj, "check_lazy_status", data, getattr(cls, "INPUT_IS_LIST", False), True)
+        finally:
+            _executing[0] = None
+        wanted = dict.fromkeys(x for r in results if isinstance(r, list) for x in r)
+        missing = set(missing)
+        return ("ok", [x for x in wanted if isinstance(x, str) and (x not in data or x in missing)])
+    except model_management.InterruptProcessingException:
+        return ("interrupted", None)
+    except Exception as ex:
+        return ("error", _error(ex, data))
 
 
 def is_changed(node_id, class_type, inputs):
     cls = MAPPINGS[class_type]
     try:
         data = _call_data(cls, node_id, inputs, {})
-        return _map_over_list(cls, "IS_CHANGED", data, getattr(cls, "INPUT_IS_LIST", False), False)
+        results = _map_over_list(cls, "IS_CHANGED", data, getattr(cls, "INPUT_IS_LIST", False), False)
+        return [None if is_blocker(x) else x for x in results]
     except Exception as ex:
         logging.warning("WARNING: %s", ex)
         return float("nan")
@@ -283,7 +500,7 @@ def validate(node_id, class_type, inputs, received_types):
     for r in results:
         if r is True or r is False or isinstance(r, str):
             out.append(r)
-        elif type(r).__name__ == "ExecutionBlocker":
+        elif is_blocker(r):
             out.append(True)
         else:
             out.append(str(r))

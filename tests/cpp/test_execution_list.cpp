@@ -50,3 +50,19 @@ TEST(ExecutionList, LongChainIsLinear) {
   EXPECT_EQ(order.front(), "0");
   EXPECT_EQ(order.back(), "4999");
 }
+
+TEST(ExecutionList, LazyLinkAddedLaterBlocksTheNode) {
+  // out <- mix(lazy a, b): initially only b is a source.
+  std::map<std::string, std::vector<std::string>> src = {{"out", {"mix"}}, {"mix", {"b"}}, {"a", {}}, {"b", {}}};
+  ExecutionList l({"out"}, [&](const std::string& id) { return src[id]; },
+                  [](const std::string& id) { return id == "out"; });
+  EXPECT_EQ(*l.pick(), "b");
+  l.complete("b");
+  EXPECT_EQ(*l.pick(), "mix");
+  l.add_strong_link("a", "mix");  // check_lazy_status asked for `a`: mix waits again
+  EXPECT_EQ(*l.pick(), "a");
+  l.complete("a");
+  EXPECT_EQ(*l.pick(), "mix");
+  l.complete("mix");
+  EXPECT_EQ(*l.pick(), "out");
+}
