@@ -157,7 +157,7 @@ void Executor::prepare_nodes(Run& run, const std::vector<std::string>& ids, bool
       k.is_changed = runtime_.is_changed(c);
       // Like ComfyUI, the executing prompt records the result (PROMPT hidden inputs see it);
       // history keeps the copy taken when the prompt started.
-      if (record_is_changed) run.item.prompt[id]["is_changed"] = k.is_changed;
+      if (record_is_changed) run.mutable_node(id)["is_changed"] = k.is_changed;
     }
     kin[id] = std::move(k);
   }
@@ -181,7 +181,7 @@ Executor::Outcome Executor::expand(Run& run, ExecutionList& list, const std::str
       failure = error_result("KeyError", "'" + ct + "'");
       return Outcome::Failure;
     }
-    run.dyn[it.key()] = {{"class_type", ct}, {"inputs", info.value("inputs", Json::object())}};
+    run.add_ephemeral(it.key(), {{"class_type", ct}, {"inputs", info.value("inputs", Json::object())}});
     run.parent[it.key()] = id;
     run.display[it.key()] = info.contains("override_display_id") && info["override_display_id"].is_string()
                                 ? info["override_display_id"].get<std::string>()
@@ -343,7 +343,7 @@ void Executor::report_end(Run& run, const std::optional<std::pair<std::string, N
                            true);
   Json current = Json::array();
   for (auto it = run.item.prompt.begin(); it != run.item.prompt.end(); ++it) current.push_back(it.key());
-  for (auto it = run.dyn.begin(); it != run.dyn.end(); ++it) current.push_back(it.key());
+  for (const auto& id : run.dyn_order) current.push_back(id);
   run.add_message("execution_error",
                   {{"prompt_id", run.pid()}, {"node_id", node}, {"node_type", node_type}, {"executed", executed},
                    {"exception_message", r.error["exception_message"]}, {"exception_type", r.error["exception_type"]},
@@ -365,6 +365,7 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     run_ = &run;
   }
   const Json& prompt = item.prompt;
+  run.build_index();
   run.add_message("execution_start", {{"prompt_id", item.prompt_id}}, false);
   runtime_.begin_prompt(item);
 
@@ -411,7 +412,7 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     meta[id] = (*ui)["meta"];
   };
   for (auto it = prompt.begin(); it != prompt.end(); ++it) collect(it.key());
-  for (auto it = run.dyn.begin(); it != run.dyn.end(); ++it) collect(it.key());
+  for (const auto& id : run.dyn_order) collect(id);
   runtime_.end_prompt();
   cache_.end_prompt();
   {

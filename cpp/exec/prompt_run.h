@@ -24,7 +24,12 @@ struct PromptRun {
   std::optional<std::string> client;
   Json messages = Json::array();
 
-  Json dyn = Json::object();  // ephemeral nodes from expansions
+  // Node lookup: ordered_json objects search linearly, so both the queued nodes and the
+  // ephemeral ones (from expansions) are indexed by id. Pointers into item.prompt stay valid:
+  // nodes are only modified in place, never added or removed.
+  std::unordered_map<std::string, Json*> index;
+  std::unordered_map<std::string, Json> dyn;
+  std::vector<std::string> dyn_order;
   std::unordered_map<std::string, std::string> parent, display;
   std::unordered_set<std::string> pending_expansion;      // re-entered to resolve their results
   std::unordered_map<std::string, std::vector<std::pair<std::string, int>>> expansion_links;
@@ -44,12 +49,20 @@ struct PromptRun {
   std::unordered_map<std::string, size_t> progress_index;
 
   const std::string& pid() const { return item.prompt_id; }
-  bool has(const std::string& id) const { return item.prompt.contains(id) || dyn.contains(id); }
+  void build_index() {
+    for (auto it = item.prompt.begin(); it != item.prompt.end(); ++it) index[it.key()] = &it.value();
+  }
+  void add_ephemeral(const std::string& id, Json node) {
+    dyn_order.push_back(id);
+    index[id] = &(dyn[id] = std::move(node));
+  }
+  bool has(const std::string& id) const { return index.count(id) > 0; }
   const Json& node(const std::string& id) const {
     static const Json empty = Json::object();
-    if (dyn.contains(id)) return dyn[id];
-    return item.prompt.contains(id) ? item.prompt[id] : empty;
+    auto it = index.find(id);
+    return it == index.end() ? empty : *it->second;
   }
+  Json& mutable_node(const std::string& id) { return *index.at(id); }
   const Json& inputs(const std::string& id) const {
     static const Json empty = Json::object();
     const Json& n = node(id);

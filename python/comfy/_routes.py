@@ -11,6 +11,9 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 
 def node_info(name, cls, display_names):
+    from comfy_api.internal import is_v3, node_info_v1
+    if is_v3(cls):
+        return node_info_v1(cls, display_names)
     info = {}
     input_types = cls.INPUT_TYPES()
     info["input"] = input_types

@@ -70,7 +70,9 @@ def describe(class_type):
         validate_kwargs=kwargs,
         has_is_changed=hasattr(cls, "IS_CHANGED"),
         not_idempotent=bool(getattr(cls, "NOT_IDEMPOTENT", False)),
-        has_unique_id="UNIQUE_ID" in hidden.values(),
+        # V3 nodes never put their id in the cache key in ComfyUI (their hidden declarations are not
+        # the V1 marker strings there).
+        has_unique_id="UNIQUE_ID" in hidden.values() and not _is_v3(cls),
         has_check_lazy=hasattr(cls, "check_lazy_status"),
         is_async=inspect.iscoroutinefunction(getattr(cls, getattr(cls, "FUNCTION", ""), None)),
     )
@@ -105,6 +107,7 @@ def types_match(src_class, slot, dst_class, input_name):
 
 def begin_prompt(prompt_id, prompt, extra_data):
     _hidden_specs.clear()
+    _ctx.pop("dynprompt", None)
     _ctx.update(prompt_id=prompt_id, prompt=prompt, extra_data=extra_data)
 
 
@@ -156,6 +159,17 @@ def clear_objects():
     _objects.clear()
 
 
+def _dynprompt():
+    dyn = _ctx.get("dynprompt")
+    if dyn is None:
+        try:
+            from comfy_execution.graph import DynamicPrompt
+        except ImportError:
+            return None
+        dyn = _ctx["dynprompt"] = DynamicPrompt(_ctx["prompt"])
+    return dyn
+
+
 def _hidden_inputs(cls, node_id, data, prompt):
     hidden = _hidden_specs.get(cls)
     if hidden is None:
@@ -165,7 +179,7 @@ def _hidden_inputs(cls, node_id, data, prompt):
         if marker == "PROMPT":
             data[name] = [prompt]
         elif marker == "DYNPROMPT":
-            data[name] = [None]
+            data[name] = [_dynprompt()]
         elif marker == "EXTRA_PNGINFO":
             data[name] = [extra.get("extra_pnginfo", None)]
         elif marker == "UNIQUE_ID":
@@ -283,7 +297,7 @@ def _outputs_from_returns(cls, returns):
                 has_subgraph = True
                 result = r.result if r.block_execution is None else blocked(r.block_execution)
                 subgraphs.append((r.expand, result))
-            elif r.result is not None:
+            elif r.result is not None or r.block_execution is not None:
                 result = r.result if r.block_execution is None else blocked(r.block_execution)
                 results.append(result)
                 subgraphs.append((None, result))
@@ -299,6 +313,22 @@ def _outputs_from_returns(cls, returns):
         return None, ui, subgraphs
     output = _merge_outputs(cls, results) if results else []
     return output, ui, None
+
+
+def _is_v3(cls):
+    try:
+        from comfy_api.internal import is_v3
+    except ImportError:
+        return False
+    return is_v3(cls)
+
+
+def _v3_hidden_names():
+    try:
+        from comfy_api.internal import V3_HIDDEN_KWARGS
+    except ImportError:
+        return frozenset()
+    return V3_HIDDEN_KWARGS
 
 
 def _format_value(x):
@@ -374,7 +404,8 @@ def _error(ex, data):
     logging.error(traceback.format_exc())
     formatted = {}
     if data is not None:
-        formatted = {name: [_format_value(x) for x in values] for name, values in data.items()}
+        hidden = _v3_hidden_names()  # ComfyUI leaves V3 hidden values out of current_inputs
+        formatted = {name: [_format_value(x) for x in values] for name, values in data.items() if name not in hidden}
     return {
         "exception_message": "{}\n{}".format(ex, ""),
         "exception_type": _full_type_name(type(ex)),
@@ -405,6 +436,11 @@ def execute(node_id, class_type, inputs):
                 pending.append((False, result))
                 continue
             new_nodes.update(_graph_for_native(graph))
+            dyn = _ctx.get("dynprompt")
+            if dyn is not None:  # keep the DYNPROMPT object nodes see in step with the native one
+                for new_id, info in graph.items():
+                    if not dyn.has_node(new_id):
+                        dyn.add_ephemeral_node(new_id, info, node_id, info.get("override_display_id", node_id))
             for value in result or ():
                 if _is_link(value):
                     links.append([value[0], int(value[1])])

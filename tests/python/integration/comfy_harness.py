@@ -196,6 +196,9 @@ def _prepare_base(base: Path) -> Path:
     packs.mkdir(exist_ok=True)
     shutil.copytree(PACK_SRC, packs / "testing_pack",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
+    for extra in ("semantics_pack", "v3_pack"):
+        shutil.copytree(HERE / extra, packs / extra,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
     cfg_dir = base / "config"
     cfg_dir.mkdir(exist_ok=True)
     yaml_path = cfg_dir / "extra_model_paths.yaml"

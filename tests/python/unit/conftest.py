@@ -1,5 +1,5 @@
-"""Unit-test setup: import our `comfy` package from python/ and register the
-folder_paths compat module under its top-level name, as the app does at start."""
+"""Unit-test setup: import our `comfy` package from python/ and register the compat modules
+(folder_paths, comfy_api, comfy_execution) under their top-level names, as the app does at start."""
 import os
 import sys
 
@@ -13,6 +13,13 @@ if PYTHON_DIR not in sys.path:
 import comfy._compat.folder_paths as _folder_paths  # noqa: E402
 
 sys.modules["folder_paths"] = _folder_paths
+
+# The V3 API and execution helpers, under the top-level names custom nodes import.
+import comfy._compat.comfy_api as _comfy_api  # noqa: E402
+import comfy._compat.comfy_execution as _comfy_execution  # noqa: E402
+
+sys.modules["comfy_api"] = _comfy_api
+sys.modules["comfy_execution"] = _comfy_execution
 
 
 @pytest.fixture

@@ -1,0 +1,234 @@
+"""Nodes exercising ComfyUI's execution semantics (spec §6.4-§6.7): lazy inputs, ExecutionBlocker,
+list mapping (INPUT_IS_LIST / OUTPUT_IS_LIST), async node functions. Every node records its calls
+in RUNS so tests can see, through a node's UI output, what ran."""
+import asyncio
+import time
+
+from comfy_execution.graph_utils import ExecutionBlocker
+
+CATEGORY = "Semantics"
+RUNS = []
+
+
+class SemLazySelect:
+    """Returns `a` when select is 0, `b` otherwise; both inputs lazy, only the chosen one runs."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"select": ("INT", {"default": 0}),
+                             "a": ("INT", {"lazy": True}),
+                             "b": ("INT", {"lazy": True})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def check_lazy_status(self, select, a=None, b=None):
+        RUNS.append(("check", select, a, b))
+        if select == 0 and a is None:
+            return ["a"]
+        if select != 0 and b is None:
+            return ["b"]
+        return []
+
+    def run(self, select, a=None, b=None):
+        return (a if select == 0 else b,)
+
+
+class SemValue:
+    """INT passthrough that records that it ran (the tag names the call)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0, "min": -1000000, "max": 1000000}),
+                             "tag": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value, tag):
+        RUNS.append(("value", tag))
+        return (value,)
+
+
+class SemShow:
+    """Output node: shows the INT values it received and the calls recorded since the last show."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True})}, "optional": {"key": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ()
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    NOT_IDEMPOTENT = True
+    CATEGORY = CATEGORY
+
+    def run(self, value, key=""):
+        runs = [list(r) for r in RUNS]
+        RUNS.clear()
+        return {"ui": {"value": [value], "runs": runs}}
+
+
+class SemBlock:
+    """Passes `value` on, or blocks (silently, or with a message) when `block` is set."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True}), "block": ("BOOLEAN", {"default": False}),
+                             "message": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value, block, message):
+        if block:
+            return (ExecutionBlocker(message or None),)
+        return (value,)
+
+
+class SemRange:
+    """OUTPUT_IS_LIST: the list [start, start+1, ..., start+count-1]."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"start": ("INT", {"default": 0}), "count": ("INT", {"default": 3, "min": 0})}}
+
+    RETURN_TYPES = ("INT",)
+    OUTPUT_IS_LIST = (True,)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, start, count):
+        return (list(range(start, start + count)),)
+
+
+class SemDouble:
+    """Plain node over a list: called once per element."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        RUNS.append(("double", value))
+        return (value * 2,)
+
+
+class SemSum:
+    """INPUT_IS_LIST: one call with the whole list."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"values": ("INT", {"forceInput": True})}}
+
+    INPUT_IS_LIST = True
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, values):
+        RUNS.append(("sum", list(values)))
+        return (sum(values),)
+
+
+class SemAsyncSleep:
+    """async def node function."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True}), "seconds": ("FLOAT", {"default": 0.05})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    async def run(self, value, seconds):
+        await asyncio.sleep(seconds)
+        RUNS.append(("async", value))
+        return (value + 1,)
+
+
+class SemAsyncFail:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    async def run(self, value):
+        await asyncio.sleep(0)
+        raise RuntimeError(f"async failure {value}")
+
+
+class SemAddOne:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        RUNS.append(("add", value))
+        return (value + 1,)
+
+
+class SemExpandChain:
+    """Expands into `count` SemAddOne nodes built with GraphBuilder (and, with `show`, an output node
+    inside the expansion); its own result links to the last one."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True}), "count": ("INT", {"default": 2, "min": 1}),
+                             "show": ("BOOLEAN", {"default": False}), "collide": ("BOOLEAN", {"default": False})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value, count, show, collide):
+        from comfy_execution.graph_utils import GraphBuilder
+        if collide:  # a raw graph whose id is already taken by the prompt's node "1"
+            return {"result": (["1", 0],), "expand": {"1": {"class_type": "SemAddOne", "inputs": {"value": value}}}}
+        graph = GraphBuilder()
+        last = None
+        for _ in range(count):
+            last = graph.node("SemAddOne", value=value if last is None else last.out(0))
+        if show:
+            graph.node("SemShow", value=last.out(0), key="inner")
+        return {"result": (last.out(0),), "expand": graph.finalize()}
+
+
+class SemExpandCycle:
+    """Expands into two nodes that feed each other: a cycle created at run time."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        from comfy_execution.graph_utils import GraphBuilder
+        graph = GraphBuilder()
+        a = graph.node("SemAddOne", id="a")
+        b = graph.node("SemAddOne", id="b", value=a.out(0))
+        a.set_input("value", b.out(0))
+        return {"result": (b.out(0),), "expand": graph.finalize()}
+
+
+NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemLazySelect, SemValue, SemShow, SemBlock, SemRange, SemDouble,
+                                               SemSum, SemAsyncSleep, SemAsyncFail, SemAddOne, SemExpandChain,
+                                               SemExpandCycle)}
