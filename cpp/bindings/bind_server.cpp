@@ -127,6 +127,9 @@ class NativeServer {
     pyb::gil_scoped_release nogil;
     app_.hub->send_json("status", s, std::nullopt);
   }
+  void set_preflight(bool on) {
+    if (app_.server) app_.server->set_preflight(on);
+  }
   void set_on_prompt(pyb::object handler) {
     on_prompt_ = std::move(handler);
     app_.on_prompt = [this](const Json& body) { return to_json(on_prompt_(to_py(body))); };
@@ -205,6 +208,7 @@ void bind_server(pyb::module_& m) {
       .def("take_number", &NativeServer::take_number)
       .def("broadcast_status", &NativeServer::broadcast_status)
       .def("set_on_prompt", &NativeServer::set_on_prompt)
+      .def("set_preflight", &NativeServer::set_preflight)
       .def_property_readonly("client_id", &NativeServer::client_id)
       .def_property_readonly("last_node_id", &NativeServer::last_node_id)
       .def_property_readonly("current_prompt_id", &NativeServer::current_prompt_id);

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/util.h"
@@ -112,6 +113,37 @@ void UnixProxy::forward(const Request& req, Write write, Done done) {
       }
       release();
       done(any);
+    });
+  }
+  cv_.notify_one();
+}
+
+void UnixProxy::preflight(const Request& req, std::function<void(bool, std::string)> done) {
+  Request copy = req;
+  copy.headers.erase(std::remove_if(copy.headers.begin(), copy.headers.end(),
+                                    [](const auto& h) { return iequals(h.first, "Upgrade") || iequals(h.first, "X-Comfy-Preflight"); }),
+                     copy.headers.end());
+  copy.headers.emplace_back("X-Comfy-Preflight", "1");
+  auto bytes = std::make_shared<std::string>(upstream_request_bytes(copy, false));
+  {
+    std::lock_guard lk(mu_);
+    jobs_.push_back([this, bytes, done = std::move(done)] {
+      int fd = connect_upstream();
+      if (fd < 0) return done(false, "");
+      std::string resp;
+      if (write_all(fd, *bytes)) {
+        char buf[65536];
+        while (true) {
+          ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          resp.append(buf, static_cast<size_t>(n));
+        }
+      }
+      ::close(fd);
+      auto head_end = resp.find("\r\n\r\n");
+      std::string head = to_lower(resp.substr(0, head_end == std::string::npos ? 0 : head_end));
+      bool pass = head.find("\r\nx-comfy-native: 1") != std::string::npos;
+      done(pass, pass ? std::string() : std::move(resp));
     });
   }
   cv_.notify_one();

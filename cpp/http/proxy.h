@@ -34,6 +34,12 @@ class UnixProxy {
   // (ok=false when the upstream could not be reached: the caller answers 502).
   void forward(const Request& req, Write write, Done done);
 
+  // Pack middlewares guard native routes too (auth packs protect /prompt, /view, /ws): the
+  // request, without its upgrade, is sent to the Python app, whose innermost handler answers a
+  // marker (X-Comfy-Native) when every middleware let it through. `done(true, "")` then; else
+  // `done(false, response bytes)` with the middleware's own response (a 401, a redirect...).
+  void preflight(const Request& req, std::function<void(bool pass, std::string response)> done);
+
   // For Upgrade requests: forwards the handshake, then relays bytes both ways. `write` receives
   // upstream bytes; returns a function the caller feeds client bytes to (thread-safe), or
   // nullptr when the upstream is unreachable. `done` runs once when the tunnel ends.

@@ -40,6 +40,7 @@ class Responder {
   explicit Responder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   void send(Response r) const;
   bool valid() const { return impl_ != nullptr; }
+  const std::shared_ptr<Impl>& impl_ref() const { return impl_; }
 
  private:
   std::shared_ptr<Impl> impl_;

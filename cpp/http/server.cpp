@@ -27,6 +27,7 @@ struct Server::Shared {
   std::shared_ptr<ws::Hub> hub;
   WsHooks hooks;
   std::unique_ptr<UnixProxy> proxy;  // set before the server starts, then read-only
+  std::atomic<bool> preflight{false};
 };
 
 namespace {
@@ -177,6 +178,8 @@ struct Responder::Impl {
 
 namespace {
 void process_input(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn);
+void dispatch_native(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn,
+                     Request&& req, Responder resp);
 }
 
 void Responder::send(Response r) const {
@@ -337,6 +340,36 @@ void dispatch(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, co
     return resp.send(Response::empty(200));
   }
 
+  if (sh->preflight.load() && sh->proxy) {
+    bool native = (req.path == "/ws" || req.path == "/api/ws") && is_ws_upgrade(req);
+    std::unordered_map<std::string, std::string> params;
+    native = native || sh->router->match(req.method, req.path, params, nullptr) != nullptr;
+    if (native) {
+      auto shared_req = std::make_shared<Request>(std::move(req));
+      std::weak_ptr<Conn> wc = conn;
+      std::weak_ptr<Pistache::Tcp::Peer> wp = peer;
+      sh->proxy->preflight(*shared_req, [sh, wc, wp, shared_req, impl](bool pass, std::string response) {
+        auto c = wc.lock();
+        auto p = wp.lock();
+        if (!c || !p) return;
+        std::lock_guard lk(c->mu);
+        if (!pass) {
+          impl->sent = true;
+          c->closed = true;
+          if (response.empty()) response = serialize(Response::text("502: Bad Gateway", 502), false, 1);
+          return write_bytes(wp, std::move(response), true);
+        }
+        dispatch_native(sh, p, c, std::move(*shared_req), Responder(impl));
+      });
+      return;
+    }
+  }
+  dispatch_native(sh, peer, conn, std::move(req), resp);
+}
+
+void dispatch_native(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn,
+                     Request&& req, Responder resp) {
+  auto& impl = resp.impl_ref();
   if ((req.path == "/ws" || req.path == "/api/ws") && is_ws_upgrade(req)) {
     impl->sent = true;
     conn->busy = false;
@@ -448,8 +481,13 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions opts, std::shared_ptr<Router> router, std::shared_ptr<ws::Hub> hub, WsHooks hooks)
-    : shared_(std::make_shared<Shared>(Shared{std::move(opts), std::move(router), std::move(hub), std::move(hooks)})),
-      impl_(std::make_unique<Impl>()) {}
+    : shared_(std::make_shared<Shared>()),
+      impl_(std::make_unique<Impl>()) {
+  shared_->opts = std::move(opts);
+  shared_->router = std::move(router);
+  shared_->hub = std::move(hub);
+  shared_->hooks = std::move(hooks);
+}
 
 Server::~Server() { stop(); }
 
@@ -502,5 +540,7 @@ void Server::stop() {
 }
 
 int Server::port() const { return impl_->port; }
+
+void Server::set_preflight(bool on) { shared_->preflight = on; }
 
 }  // namespace comfy::http

@@ -48,6 +48,8 @@ class Server {
   void start();
   void stop();
   int port() const;
+  // Pack middlewares exist: every native route (and /ws) first passes through them.
+  void set_preflight(bool on);
 
   struct Shared;
 

@@ -230,6 +230,16 @@ class PromptServer:
         for name, folder in dirs.items():
             if os.path.isdir(folder):
                 self.app.router.add_static("/extensions/" + name, folder)
+        if self.app.middlewares:
+            # Pack middlewares must guard the native routes too: the native server sends each such
+            # request here first (X-Comfy-Preflight); reaching this innermost handler means every
+            # middleware let it through.
+            async def native_marker(request):
+                if request.headers.get("X-Comfy-Preflight") != "1":
+                    raise web.HTTPNotFound()
+                return web.Response(status=204, headers={"X-Comfy-Native": "1"})
+
+            self.app.router.add_route("*", "/{tail:.*}", native_marker)
 
     async def start_upstream(self, socket_path):
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -242,5 +252,7 @@ class PromptServer:
 
     def attach(self, native):
         self._native = native
+        if self.app.middlewares:
+            native.set_preflight(True)
         if self.on_prompt_handlers:
             native.set_on_prompt(self.trigger_on_prompt)
