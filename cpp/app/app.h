@@ -26,6 +26,7 @@ struct App {
   http::ServerOptions server_opts;
   Json features = Json::object();
   Json system_stats = Json::object();  // static part; RAM figures are filled in per request
+  std::string web_root;  // the frontend's static files ("" = none)
   // Roots for file routes: {"input": path, "output": path, "temp": path, "user": path}, absolute.
   Json dirs = Json::object();
   std::shared_ptr<ws::Hub> hub = std::make_shared<ws::Hub>();

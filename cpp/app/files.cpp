@@ -457,7 +457,9 @@ bool etag_matches(const std::string& header, const std::string& etag, bool weak)
 
 // FileResponse's behaviour for a regular file: ETag/Last-Modified, 304 on a matching
 // If-None-Match or If-Modified-Since, one byte range (206/416, If-Range by date), Accept-Ranges.
-void serve_file(const RouteRequest& r, const files::ViewTarget& t, const Responder& resp) {
+// `view_rules`: /view's extras (downgrade of executable types, Content-Disposition); off for the
+// web root's static files.
+void serve_file(const RouteRequest& r, const files::ViewTarget& t, const Responder& resp, bool view_rules = true) {
   int fd = ::open(t.file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return resp.send(Response::empty(errno == EACCES ? 403 : 404));
   struct stat st {};
@@ -478,7 +480,7 @@ void serve_file(const RouteRequest& r, const files::ViewTarget& t, const Respond
   if (out.content_type.empty()) out.content_type = "application/octet-stream";
   bool attachment = false;
   out.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  if (files::is_dangerous_type(out.content_type)) {
+  if (view_rules && files::is_dangerous_type(out.content_type)) {
     // HTML/JS/CSS become downloads as in ComfyUI; SVG/XML too unless an <img> asks (newer upstream).
     out.headers.emplace_back("Vary", "Sec-Fetch-Dest");
     out.headers.emplace_back("Cache-Control", "no-store");
@@ -488,7 +490,7 @@ void serve_file(const RouteRequest& r, const files::ViewTarget& t, const Respond
       attachment = true;
     }
   }
-  out.headers.emplace_back("Content-Disposition", disposition(t.name, attachment));
+  if (view_rules) out.headers.emplace_back("Content-Disposition", disposition(t.name, attachment));
 
   auto inm = r.req.header("If-None-Match");
   auto ims = parse_http_date(r.req.header("If-Modified-Since"));
@@ -658,6 +660,17 @@ void post_upload_mask(App& app, RouteRequest& r, Responder resp) {
 }
 
 }  // namespace
+
+namespace files {
+void serve_regular_file(const http::RouteRequest& r, const std::string& path, const std::string& name,
+                        const http::Responder& resp, bool view_rules) {
+  ViewTarget t;
+  t.status = 200;
+  t.file = path;
+  t.name = name;
+  serve_file(r, t, resp, view_rules);
+}
+}  // namespace files
 
 void register_file_routes(App& app) {
   auto& rt = *app.router;

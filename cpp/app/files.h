@@ -98,5 +98,10 @@ struct RangeResult {
 };
 RangeResult parse_range(const std::optional<std::string>& header, uint64_t size);
 
+// Serves a regular file as aiohttp's FileResponse does (ETag, 304, one Range). `view_rules` adds
+// /view's Content-Disposition and the download of executable types.
+void serve_regular_file(const http::RouteRequest& r, const std::string& path, const std::string& name,
+                        const http::Responder& resp, bool view_rules);
+
 }  // namespace files
 }  // namespace comfy

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "app/app.h"
+#include "app/frontend.h"
 #include "app/files.h"
 #include "common/util.h"
 
@@ -240,6 +241,7 @@ void register_routes(App& app) {
 
   app.queue.set_listener([a] { a->hub->send_json("status", status_payload(*a), std::nullopt); });
   register_file_routes(app);
+  register_frontend(app);
 }
 
 http::WsHooks make_ws_hooks(App& app) {

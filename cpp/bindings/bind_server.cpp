@@ -32,6 +32,7 @@ class NativeServer {
     app_.features = c["features"];
     app_.system_stats = c["system_stats"];
     app_.dirs = c.value("dirs", Json::object());
+    app_.web_root = c.value("web_root", "");
     std::string mode = c.value("cache_mode", "classic");
     CacheMode cm = mode == "lru" ? CacheMode::Lru : mode == "none" ? CacheMode::None : CacheMode::Classic;
     app_.runtime = &runtime_;

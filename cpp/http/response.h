@@ -41,6 +41,8 @@ class Responder {
   void send(Response r) const;
   bool valid() const { return impl_ != nullptr; }
   const std::shared_ptr<Impl>& impl_ref() const { return impl_; }
+  // Headers added to whatever response is sent later (call before send; not thread-safe with it).
+  void add_header(std::string name, std::string value) const;
 
  private:
   std::shared_ptr<Impl> impl_;
@@ -51,6 +53,8 @@ struct RouteRequest {
   std::unordered_map<std::string, std::string> params;  // {name} segments of the matched pattern
 };
 using RouteHandler = std::function<void(RouteRequest&, Responder)>;
+// Serves what no route claims (static files); returns false to let the request go on.
+using StaticFallback = std::function<bool(RouteRequest&, const Responder&)>;
 
 // Method + pattern table. Patterns are literal segments or {name}; a trailing {name:.*} matches the
 // rest. Every route added with mirror=true is also registered under "/api" (ComfyUI's mirror).

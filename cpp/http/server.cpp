@@ -174,7 +174,12 @@ struct Responder::Impl {
   int version_minor = 1;
   std::atomic<bool> sent{false};
   std::function<void()> after;  // resumes the connection's pipeline
+  Pairs extra_headers;
 };
+
+void Responder::add_header(std::string name, std::string value) const {
+  if (impl_) impl_->extra_headers.emplace_back(std::move(name), std::move(value));
+}
 
 namespace {
 void process_input(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn);
@@ -191,6 +196,7 @@ void Responder::send(Response r) const {
     r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization");
     r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
   }
+  for (auto& h : impl_->extra_headers) r.headers.push_back(std::move(h));
   add_cache_control(impl_->path, r);
   bool ka = impl_->keep_alive;
   write_bytes(impl_->peer, serialize(r, ka, impl_->version_minor, impl_->head), !ka);
@@ -380,6 +386,7 @@ void dispatch_native(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& p
   bool mismatch = false;
   const RouteHandler* h = sh->router->match(rr.req.method, rr.req.path, rr.params, &mismatch);
   if (!h) {
+    if (sh->opts.static_fallback && sh->opts.static_fallback(rr, resp)) return;
     if (sh->proxy) {
       impl->sent = true;  // the upstream's own response goes out instead
       return proxy_request(sh, peer, conn, rr.req, is_ws_upgrade(rr.req));

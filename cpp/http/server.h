@@ -28,6 +28,7 @@ struct ServerOptions {
   // are forwarded there (empty: they get 404).
   std::string python_upstream;
   int proxy_threads = 4;
+  StaticFallback static_fallback;  // tried after the route table, before the Python app
 };
 
 struct WsHooks {

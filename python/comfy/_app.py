@@ -133,6 +133,9 @@ def main(argv=None):
     from comfy._compat.server import PromptServer
     prompt_server = PromptServer(loop)  # before packs import: they register routes at import time
     mappings, names = _load_nodes(args, folder_paths, nodes_module)
+    from comfy import _frontend
+    web_root = _frontend.web_root(args)
+    prompt_server.web_root = web_root
     prompt_server.add_routes(nodes_module.EXTENSION_WEB_DIRS)
     upstream_dir = tempfile.mkdtemp(prefix="comfy-")
     upstream = os.path.join(upstream_dir, "routes.sock")
@@ -153,6 +156,7 @@ def main(argv=None):
         "cache_lru": max(0, int(args.cache_lru)),
         "threads": 2,
         "python_upstream": upstream,
+        "web_root": web_root,
         "dirs": {"input": folder_paths.get_input_directory(), "output": folder_paths.get_output_directory(),
                  "temp": folder_paths.get_temp_directory(), "user": folder_paths.get_user_directory()},
     }

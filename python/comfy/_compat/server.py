@@ -212,7 +212,8 @@ class PromptServer:
 
         @self.routes.get("/extensions")
         async def get_extensions(request):
-            files = []
+            from comfy._frontend import core_extension_scripts
+            files = core_extension_scripts(self.web_root)
             for name, folder in dirs.items():
                 for root, _, names in os.walk(folder):
                     for n in sorted(names):
