@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "exec/executor.h"
 #include "graph/validate.h"
@@ -27,6 +29,8 @@ struct App {
   Json features = Json::object();
   Json system_stats = Json::object();  // static part; RAM figures are filled in per request
   std::string web_root;  // the frontend's static files ("" = none)
+  // Further static mounts (URL prefix, folder): /templates and /docs from their packages.
+  std::vector<std::pair<std::string, std::string>> static_mounts;
   // Roots for file routes: {"input": path, "output": path, "temp": path, "user": path}, absolute.
   Json dirs = Json::object();
   std::shared_ptr<ws::Hub> hub = std::make_shared<ws::Hub>();

@@ -20,8 +20,26 @@ std::string static_file(const std::string& real_root, const std::string& url_pat
 }  // namespace
 
 void register_frontend(App& app) {
-  if (app.web_root.empty()) return;
-  auto root = files::real_path(app.web_root);
+  // Mounts in ComfyUI's order: /templates, /docs, then the web root at "/".
+  std::vector<std::pair<std::string, std::string>> mounts;
+  for (const auto& [prefix, dir] : app.static_mounts)
+    if (auto real = files::real_path(dir)) mounts.emplace_back(prefix, *real);
+  auto root = app.web_root.empty() ? std::nullopt : files::real_path(app.web_root);
+  if (root) mounts.emplace_back("", *root);
+  if (!mounts.empty())
+    app.server_opts.static_fallback = [mounts](http::RouteRequest& r, const http::Responder& resp) {
+      if (r.req.method != "GET" && r.req.method != "HEAD") return false;
+      for (const auto& [prefix, dir] : mounts) {
+        const std::string& p = r.req.path;
+        if (!prefix.empty() && !(p.size() > prefix.size() && p.compare(0, prefix.size(), prefix) == 0 && p[prefix.size()] == '/'))
+          continue;
+        std::string file = static_file(dir, p.substr(prefix.size()));
+        if (file.empty()) continue;
+        files::serve_regular_file(r, file, files::base_name(file), resp, false);
+        return true;
+      }
+      return false;
+    };
   if (!root) return;
   std::string real_root = *root;
   app.router->add("GET", "/", [real_root](http::RouteRequest& r, http::Responder resp) {
@@ -33,13 +51,6 @@ void register_frontend(App& app) {
     resp.add_header("Expires", "0");
     files::serve_regular_file(r, index, "index.html", resp, false);
   });
-  app.server_opts.static_fallback = [real_root](http::RouteRequest& r, const http::Responder& resp) {
-    if (r.req.method != "GET" && r.req.method != "HEAD") return false;
-    std::string file = static_file(real_root, r.req.path);
-    if (file.empty()) return false;
-    files::serve_regular_file(r, file, files::base_name(file), resp, false);
-    return true;
-  };
 }
 
 }  // namespace comfy

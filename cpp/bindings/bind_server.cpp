@@ -33,6 +33,7 @@ class NativeServer {
     app_.system_stats = c["system_stats"];
     app_.dirs = c.value("dirs", Json::object());
     app_.web_root = c.value("web_root", "");
+    for (const auto& m : c.value("static_mounts", Json::array())) app_.static_mounts.emplace_back(m[0], m[1]);
     std::string mode = c.value("cache_mode", "classic");
     CacheMode cm = mode == "lru" ? CacheMode::Lru : mode == "none" ? CacheMode::None : CacheMode::Classic;
     app_.runtime = &runtime_;

@@ -1,5 +1,6 @@
 """Where the web UI comes from (spec section 11): --front-end-root, else the pinned
 comfyui-frontend-package's static folder."""
+import importlib
 import importlib.resources
 import logging
 import os
@@ -30,3 +31,17 @@ def core_extension_scripts(root):
             if name.endswith(".js"):
                 out.append("/" + os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/"))
     return sorted(out)
+
+
+def static_mounts():
+    """[url prefix, folder] for the workflow templates and the embedded node docs, when installed."""
+    mounts = []
+    for prefix, module, sub in (("/templates", "comfyui_workflow_templates", "templates"),
+                                ("/docs", "comfyui_embedded_docs", "docs")):
+        try:
+            folder = importlib.resources.files(importlib.import_module(module)) / sub
+        except ImportError:
+            continue
+        if os.path.isdir(str(folder)):
+            mounts.append([prefix, str(folder)])
+    return mounts
