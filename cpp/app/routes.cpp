@@ -236,7 +236,8 @@ void register_routes(App& app) {
   rt.add("POST", "/free", bind(post_free));
   rt.add("GET", "/system_stats", bind(get_system_stats));
   rt.add("GET", "/features", [a](RouteRequest&, Responder resp) { resp.send(Response::json(a->features)); });
-  for (const char* p : {"/object_info", "/object_info/{node_class}", "/embeddings", "/models", "/models/{folder}"})
+  for (const char* p : {"/object_info", "/object_info/{node_class}", "/embeddings", "/models", "/models/{folder}",
+                        "/experiment/models", "/experiment/models/{folder}"})
     rt.add("GET", p, python_route(app, p));
 
   app.queue.set_listener([a] { a->hub->send_json("status", status_payload(*a), std::nullopt); });

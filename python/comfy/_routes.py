@@ -112,6 +112,30 @@ def composite_mask(original, mask_bytes, target_ext):
         return 400, TEXT_TYPE, f"cannot composite the mask: {e}".encode()
 
 
+def _model_files(folder_paths, folder):
+    """Model manager listing (spec §2.7): files with a PyTorch/safetensors extension under each root
+    of the folder, hidden entries and .git skipped."""
+    out = []
+    exts = set(folder_paths.supported_pt_extensions)
+    for index, root in enumerate(folder_paths.get_folder_paths(folder)):
+        if not os.path.isdir(root):
+            continue
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != ".git")
+            for name in sorted(filenames):
+                if name.startswith(".") or os.path.splitext(name)[1].lower() not in exts:
+                    continue
+                full = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(full)
+                except OSError:
+                    continue
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                out.append({"name": rel, "pathIndex": index, "modified": st.st_mtime, "created": st.st_ctime,
+                            "size": st.st_size})
+    return out
+
+
 def make_handler(mappings, display_names):
     import folder_paths
 
@@ -145,6 +169,14 @@ def make_handler(mappings, display_names):
             return _json([os.path.splitext(x)[0] for x in names])
         if route == "/models":
             return _json(list(folder_paths.folder_names_and_paths.keys()))
+        if route == "/experiment/models":
+            return _json([{"name": k, "folders": list(folder_paths.get_folder_paths(k))}
+                          for k in folder_paths.folder_names_and_paths if k not in ("configs", "custom_nodes")])
+        if route == "/experiment/models/{folder}":
+            folder = params.get("folder")
+            if folder not in folder_paths.folder_names_and_paths:
+                return (404, "application/octet-stream", b"")
+            return _json(_model_files(folder_paths, folder))
         if route == "/models/{folder}":
             folder = params.get("folder")
             if folder not in folder_paths.folder_names_and_paths:

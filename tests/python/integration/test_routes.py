@@ -462,3 +462,21 @@ def test_same_origin_options_is_empty_200(server):
     assert r.content == b""
     r = requests.options(server.url("/prompt"), headers={"Origin": "http://evil.com"}, timeout=10)
     assert r.status_code == 403 and r.content == b""
+
+
+def test_experiment_models_lists_folders_and_files(server):
+    folders = server.get_json("/api/experiment/models")
+    names = [f["name"] for f in folders]
+    assert names[0] == "checkpoints" and "configs" not in names and "custom_nodes" not in names
+    ckpt = next(f for f in folders if f["name"] == "checkpoints")["folders"][0]
+    import os
+    os.makedirs(os.path.join(ckpt, "sub"), exist_ok=True)
+    with open(os.path.join(ckpt, "sub", "m.safetensors"), "wb") as f:
+        f.write(b"12345")
+    with open(os.path.join(ckpt, "notes.txt"), "w") as f:
+        f.write("x")
+    files = server.get_json("/experiment/models/checkpoints")
+    entry = next(e for e in files if e["name"] == "sub/m.safetensors")
+    assert entry["pathIndex"] == 0 and entry["size"] == 5 and set(entry) == {"name", "pathIndex", "modified", "created", "size"}
+    assert all(e["name"] != "notes.txt" for e in files)
+    assert server.get("/experiment/models/nope").status_code == 404
