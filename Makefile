@@ -6,6 +6,8 @@ PY ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 APT_PACKAGES := build-essential cmake pkg-config ccache libpistache-dev nlohmann-json3-dev libssl-dev libgtest-dev
+# Only the tests need a browser (the end-to-end UI test drives Debian's chromium).
+TEST_APT_PACKAGES := chromium
 BUILD_DIR := build/cp311
 HOST ?= 127.0.0.1
 PORT ?= 8188
@@ -15,7 +17,7 @@ PORT ?= 8188
 setup: apt venv install
 
 apt:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -45,7 +47,8 @@ test-cpp:
 test-py:
 	$(VPY) -m pytest -q tests/python
 
-test: setup
+test:
+	$(MAKE) --no-print-directory setup EXTRA_APT="$(TEST_APT_PACKAGES)"
 	$(MAKE) --no-print-directory test-cpp
 	$(MAKE) --no-print-directory test-py
 
