@@ -40,13 +40,22 @@ struct Conn {
   bool busy = false;    // a response is pending; later pipelined requests wait
   bool closed = false;  // a Connection: close response went out; ignore further input
   bool in_loop = false; // process_input is running on this connection (no re-entry)
+  bool disconnected = false;  // onDisconnection ran: the fd is no longer ours
   std::shared_ptr<ws::Session> ws;
   std::unique_ptr<ws::FrameParser> frames;
   std::function<void(std::string)> tunnel;  // a pack's WebSocket route, relayed to the Python app
   explicit Conn(size_t max_body) : parser(max_body) {}
 };
 
-void shutdown_after(const PeerPtr& peer) { ::shutdown(peer->fd(), SHUT_WR); }
+// Half-closes the connection once a Connection: close response is out. Pistache closes the fd
+// right after onDisconnection, and the number can then belong to a new client: only shut it down
+// under the connection's lock while onDisconnection has not run.
+void shutdown_after(const PeerPtr& peer) {
+  auto conn = std::static_pointer_cast<Conn>(peer->tryGetData(kConnKey));
+  if (!conn) return;
+  std::lock_guard lk(conn->mu);
+  if (!conn->disconnected) ::shutdown(peer->fd(), SHUT_WR);
+}
 
 void write_bytes(const std::weak_ptr<Pistache::Tcp::Peer>& wp, std::string bytes, bool close_after,
                  std::function<void()> done = {}) {
@@ -464,6 +473,7 @@ class PeerHandler : public Pistache::Http::Handler {
       std::lock_guard lk(conn->mu);
       s = conn->ws;
       conn->closed = true;
+      conn->disconnected = true;
       if (conn->tunnel) conn->tunnel("");  // half-close towards the Python app
       conn->tunnel = nullptr;
     }
