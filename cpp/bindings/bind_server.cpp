@@ -124,6 +124,7 @@ class NativeServer {
   void wipe_history() { app_.queue.wipe_history(); }
   void set_flag(const std::string& name, const pyb::object& value) { app_.queue.set_flag(name, to_json(value)); }
   int64_t take_number() { return app_.queue.take_number(); }
+  int64_t peek_number() const { return app_.queue.peek_number(); }
   void broadcast_status() {
     Json s = status_payload(app_);
     pyb::gil_scoped_release nogil;
@@ -208,6 +209,7 @@ void bind_server(pyb::module_& m) {
       .def("wipe_history", &NativeServer::wipe_history)
       .def("set_flag", &NativeServer::set_flag)
       .def("take_number", &NativeServer::take_number)
+      .def("peek_number", &NativeServer::peek_number)
       .def("broadcast_status", &NativeServer::broadcast_status)
       .def("set_on_prompt", &NativeServer::set_on_prompt)
       .def("set_preflight", &NativeServer::set_preflight)

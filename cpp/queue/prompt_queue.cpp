@@ -36,6 +36,11 @@ int64_t PromptQueue::take_number() {
   return number_++;
 }
 
+int64_t PromptQueue::peek_number() const {
+  std::lock_guard lk(mu_);
+  return number_;
+}
+
 void PromptQueue::put(QueueItem item) {
   std::lock_guard order(notify_mu_);
   {

@@ -41,6 +41,7 @@ class PromptQueue {
   void set_listener(std::function<void()> f);
 
   int64_t take_number();  // server.number: returns the counter and increments it
+  int64_t peek_number() const;
   void put(QueueItem item);
   // Waits for an item; nullopt after the timeout, a flag or stop(). The item moves to running.
   std::optional<std::pair<QueueItem, int64_t>> get(std::chrono::milliseconds timeout);

@@ -19,8 +19,13 @@ def _register_compat_modules():
     from comfy._compat import folder_paths, protocol
     sys.modules.setdefault("folder_paths", folder_paths)
     sys.modules.setdefault("protocol", protocol)
+    from comfy._compat import latent_preview, node_helpers
+    sys.modules.setdefault("node_helpers", node_helpers)
+    sys.modules.setdefault("latent_preview", latent_preview)
     from comfy._compat import nodes
     sys.modules.setdefault("nodes", nodes)
+    from comfy._compat import execution
+    sys.modules.setdefault("execution", execution)
     from comfy._compat import server
     sys.modules.setdefault("server", server)
     import importlib
@@ -157,6 +162,7 @@ def main(argv=None):
         "threads": 2,
         "python_upstream": upstream,
         "web_root": web_root,
+        "static_mounts": _frontend.static_mounts(),
         "dirs": {"input": folder_paths.get_input_directory(), "output": folder_paths.get_output_directory(),
                  "temp": folder_paths.get_temp_directory(), "user": folder_paths.get_user_directory()},
     }

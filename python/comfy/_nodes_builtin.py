@@ -1,5 +1,6 @@
-"""ComfyUI's V1 image I/O built-in nodes (LoadImage, SaveImage, PreviewImage,
-EmptyImage, ImageInvert), behaving as in ComfyUI 0.3.64.
+"""ComfyUI's V1 built-in nodes (nodes.py), behaving as in ComfyUI 0.3.64: the image I/O nodes
+(LoadImage, LoadImageOutput, SaveImage, PreviewImage, EmptyImage, ImageInvert) here, the others in
+_nodes_core.
 
 Output files must be byte-for-byte what ComfyUI writes for the same pixels and
 metadata (clients diff them), hence the exact uint8 conversion (truncation), text
@@ -241,18 +242,56 @@ class ImageInvert:
         return (1.0 - image,)
 
 
-NODE_CLASS_MAPPINGS = {
+class LoadImageOutput(LoadImage):
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"image": ("COMBO", {
+            "image_upload": True,
+            "image_folder": "output",
+            "remote": {"route": "/internal/files/output", "refresh_button": True, "control_after_refresh": "first"},
+        })}}
+
+    DESCRIPTION = ("Load an image from the output folder. When the refresh button is clicked, the node will update "
+                   "the image list and automatically select the first image, allowing for easy iteration.")
+    EXPERIMENTAL = True
+    FUNCTION = "load_image"
+
+
+# The rest of ComfyUI's nodes.py classes (latent, image, conditioning, loaders, samplers).
+from comfy._nodes_core import *  # noqa: E402,F401,F403
+from comfy._nodes_core import (  # noqa: E402
+    NODE_CLASS_MAPPINGS as _CORE_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS as _CORE_NAMES, common_ksampler)
+
+_IMAGE_IO = {
     "SaveImage": SaveImage,
     "PreviewImage": PreviewImage,
     "LoadImage": LoadImage,
+    "LoadImageOutput": LoadImageOutput,
     "ImageInvert": ImageInvert,
     "EmptyImage": EmptyImage,
 }
 
+# ComfyUI 0.3.64's order (the order /object_info lists them in). Every class is registered: the
+# model-free ones work; loaders and samplers validate like ComfyUI's and fail at run time with an
+# execution_error naming the missing model library.
+_ORDER = ["KSampler", "CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer", "VAEDecode", "VAEEncode",
+          "VAEEncodeForInpaint", "VAELoader", "EmptyLatentImage", "LatentUpscale", "LatentUpscaleBy",
+          "LatentFromBatch", "RepeatLatentBatch", "SaveImage", "PreviewImage", "LoadImage", "LoadImageMask",
+          "LoadImageOutput", "ImageScale", "ImageScaleBy", "ImageInvert", "ImageBatch", "ImagePadForOutpaint",
+          "EmptyImage"]
+NODE_CLASS_MAPPINGS = {}
+for _name in _ORDER:
+    NODE_CLASS_MAPPINGS[_name] = _IMAGE_IO.get(_name) or _CORE_MAPPINGS[_name]
+for _name, _cls in _CORE_MAPPINGS.items():
+    NODE_CLASS_MAPPINGS.setdefault(_name, _cls)
+del _name, _cls
+
 # 0.3.64 has no display name for EmptyImage; the frontend then shows the class name.
-NODE_DISPLAY_NAME_MAPPINGS = {
+NODE_DISPLAY_NAME_MAPPINGS = dict(_CORE_NAMES)
+NODE_DISPLAY_NAME_MAPPINGS.update({
     "SaveImage": "Save Image",
     "PreviewImage": "Preview Image",
     "LoadImage": "Load Image",
+    "LoadImageOutput": "Load Image (from Outputs)",
     "ImageInvert": "Invert Image",
-}
+})

@@ -13,6 +13,7 @@ import uuid  # noqa: F401  (packs use server.uuid)
 
 from aiohttp import web
 
+from comfy._compat.execution import NativePromptQueue
 from comfy._compat.protocol import BinaryEventTypes
 
 __all__ = ["PromptServer", "BinaryEventTypes", "web"]
@@ -28,69 +29,8 @@ class _UserManager:
         return user if user else "default"
 
 
-class _PromptQueue:
-    """PromptServer.instance.prompt_queue with ComfyUI's method names and tuple shapes."""
-
-    def __init__(self, owner):
-        self._owner = owner
-
-    def _native(self):
-        if self._owner._native is None:
-            raise RuntimeError("the server is not running yet")
-        return self._owner._native
-
-    @staticmethod
-    def _tuple(item):
-        return tuple(item)
-
-    def put(self, item):
-        number, prompt_id, prompt, extra_data, outputs = tuple(item)[:5]
-        self._native().queue_put(number, str(prompt_id), prompt, extra_data or {}, [str(o) for o in outputs])
-
-    @property
-    def queue(self):
-        return [self._tuple(x) for x in self._native().queue_json()["queue_pending"]]
-
-    @property
-    def currently_running(self):
-        return {i: self._tuple(x) for i, x in enumerate(self._native().queue_json()["queue_running"])}
-
-    def get_current_queue(self):
-        q = self._native().queue_json()
-        return [self._tuple(x) for x in q["queue_running"]], [self._tuple(x) for x in q["queue_pending"]]
-
-    def get_current_queue_volatile(self):
-        return self.get_current_queue()
-
-    def get_tasks_remaining(self):
-        return self._native().queue_remaining()
-
-    def delete_queue_item(self, function):
-        for item in self.queue:
-            if function(item):
-                return self._native().queue_delete(str(item[1]))
-        return False
-
-    def wipe_queue(self):
-        self._native().queue_wipe()
-
-    def get_history(self, prompt_id=None, max_items=None, offset=-1, map_function=None):
-        if prompt_id is not None:
-            out = self._native().history_item(str(prompt_id))
-        else:
-            out = self._native().history(max_items, offset)
-        if map_function is not None:
-            out = {k: map_function(v) for k, v in out.items()}
-        return out
-
-    def wipe_history(self):
-        self._native().wipe_history()
-
-    def delete_history_item(self, id_to_delete):
-        self._native().delete_history(str(id_to_delete))
-
-    def set_flag(self, name, data):
-        self._native().set_flag(name, data)
+# ComfyUI's method names and tuple shapes over the native queue; a subclass of execution.PromptQueue.
+_PromptQueue = NativePromptQueue
 
 
 class PromptServer:
@@ -129,7 +69,15 @@ class PromptServer:
 
     @property
     def number(self):
-        return 0
+        """The next queue number (server.number in ComfyUI). Packs that bump it (VHS requeue) may
+        assign; the native counter only moves forward."""
+        return self._native.peek_number() if self._native else 0
+
+    @number.setter
+    def number(self, value):
+        if self._native is not None:
+            while self._native.peek_number() < int(value):
+                self._native.take_number()
 
     @property
     def sockets(self):
@@ -208,6 +156,9 @@ class PromptServer:
         if self._routes_added:
             return
         self._routes_added = True
+        from comfy import _user_routes
+        from comfy.cli_args import args
+        _user_routes.register(self, args)
         dirs = dict(extension_web_dirs or {})
 
         @self.routes.get("/extensions")

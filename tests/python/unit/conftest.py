@@ -1,5 +1,6 @@
 """Unit-test setup: import our `comfy` package from python/ and register the compat modules
-(folder_paths, comfy_api, comfy_execution) under their top-level names, as the app does at start."""
+(folder_paths, comfy_api, comfy_execution, node_helpers, latent_preview, nodes, execution) under
+their top-level names, as the app does at start."""
 import os
 import sys
 
@@ -20,6 +21,19 @@ import comfy._compat.comfy_execution as _comfy_execution  # noqa: E402
 
 sys.modules["comfy_api"] = _comfy_api
 sys.modules["comfy_execution"] = _comfy_execution
+
+# The other top-level modules packs import (the app registers these too).
+import comfy._compat.latent_preview as _latent_preview  # noqa: E402
+import comfy._compat.node_helpers as _node_helpers  # noqa: E402
+
+sys.modules["node_helpers"] = _node_helpers
+sys.modules["latent_preview"] = _latent_preview
+
+import comfy._compat.nodes as _nodes  # noqa: E402
+import comfy._compat.execution as _execution  # noqa: E402
+
+sys.modules["nodes"] = _nodes
+sys.modules["execution"] = _execution
 
 
 @pytest.fixture
