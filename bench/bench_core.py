@@ -18,7 +18,8 @@ import time
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+PACKS = os.path.join(HERE, "packs")  # only packs in here: loose .py files there would load as nodes too
+sys.path.insert(0, PACKS)
 from bench_pack import BenchInt, BenchSink  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def start_server(tmp):
     port = free_port()
     yaml = os.path.join(tmp, "extra.yaml")
     with open(yaml, "w") as f:
-        f.write(f"bench:\n    custom_nodes: {HERE}\n")
+        f.write(f"bench:\n    custom_nodes: {PACKS}\n")
     log = open(os.path.join(tmp, "server.log"), "w")
     proc = subprocess.Popen([sys.executable, "-m", "comfy", "--port", str(port), "--base-directory", tmp,
                              "--extra-model-paths-config", yaml, "--dont-print-server"], stdout=log, stderr=log)
@@ -81,6 +82,62 @@ def run_prompt(port, prompt):
             assert "execution_success" in msgs, msgs
             return (msgs["execution_success"]["timestamp"] - msgs["execution_start"]["timestamp"]) / 1e3
         time.sleep(0.01)
+
+
+def get_latencies(port, path, count):
+    """Sequential GETs; a new connection whenever the server closed the previous one."""
+    lat = []
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    for _ in range(count):
+        t0 = time.perf_counter()
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+        except (http.client.HTTPException, ConnectionError):
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+        assert r.status == 200, r.status
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+        lat.append(time.perf_counter() - t0)
+    return lat
+
+
+def summarize(lat):
+    lat = sorted(lat)
+    return len(lat) / sum(lat), lat[int(len(lat) * 0.99) - 1] * 1e3
+
+
+def aiohttp_route_baseline(count):
+    """The same handler on a plain aiohttp server (what ComfyUI runs)."""
+    from aiohttp import web
+
+    async def hello(request):
+        return web.json_response({"hello": request.query.get("name", "world")})
+
+    port = free_port()
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        app = web.Application()
+        app.router.add_get("/bench/hello", hello)
+        runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=serve, daemon=True).start()
+    ready.wait()
+    out = summarize(get_latencies(port, "/bench/hello?name=x", count))
+    loop.call_soon_threadsafe(loop.stop)
+    return out
 
 
 def reference_loop(n):
@@ -133,6 +190,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         proc, port = start_server(tmp)
         try:
+            bridge = summarize(get_latencies(port, "/bench/hello?name=x", 1000))
+            native_get = summarize(get_latencies(port, "/prompt", 1000))
             ours_post = statistics.median(post_throughput(port, "/prompt", small, 300) for _ in range(3))
             base_post = aiohttp_baseline(300, small)
             # Let the 900 queued small prompts drain before timing the executor.
@@ -154,7 +213,11 @@ def main():
             proc.terminate()
             proc.wait(10)
     ref = statistics.median(reference_loop(n) for _ in range(5))
+    base_route = aiohttp_route_baseline(1000)
     rows = [
+        ("pack route via the bridge, req/s (1 client)", bridge[0], base_route[0], "same handler on aiohttp"),
+        ("pack route via the bridge, p99 ms", bridge[1], base_route[1], "same handler on aiohttp"),
+        ("native GET /prompt, req/s (1 client)", native_get[0], base_route[0], "aiohttp route above"),
         ("POST /prompt (validate+enqueue), req/s", ours_post, base_post, "aiohttp json echo"),
         (f"executor, {n}-node chain, us/node", statistics.median(cold) / (n + 1) * 1e6, ref / (n + 1) * 1e6,
          "pure-Python loop, no messages"),

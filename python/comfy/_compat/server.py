@@ -177,8 +177,13 @@ class PromptServer:
         for route in self.routes:
             if isinstance(route, web.RouteDef):
                 api.route(route.method, "/api" + route.path)(route.handler)
-        self.app.add_routes(api)
-        self.app.add_routes(self.routes)
+        # One route at a time: a pack registering a path twice is logged, not fatal to start-up.
+        for table in (api, self.routes):
+            for route in table:
+                try:
+                    self.app.router.add_routes([route])
+                except (RuntimeError, ValueError) as e:
+                    logging.warning("[ERROR] could not add route %s: %s", getattr(route, "path", route), e)
         for name, folder in dirs.items():
             if os.path.isdir(folder):
                 self.app.router.add_static("/extensions/" + name, folder)

@@ -196,7 +196,7 @@ def _prepare_base(base: Path) -> Path:
     packs.mkdir(exist_ok=True)
     shutil.copytree(PACK_SRC, packs / "testing_pack",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
-    for extra in ("semantics_pack", "v3_pack"):
+    for extra in ("semantics_pack", "v3_pack", "broken_pack"):
         shutil.copytree(HERE / extra, packs / extra,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
     cfg_dir = base / "config"

@@ -321,3 +321,36 @@ def _on_prompt(json_data):
 
 
 PromptServer.instance.add_on_prompt_handler(_on_prompt)
+
+
+# --- more of the custom-node surface: static routes, events from other threads, prestartup, model folders
+import os  # noqa: E402
+import threading  # noqa: E402
+
+import folder_paths  # noqa: E402
+
+_routes.static("/test_pack/static", os.path.join(os.path.dirname(__file__), "static"))
+_MODELS = os.path.join(os.path.dirname(__file__), "test_models")
+os.makedirs(_MODELS, exist_ok=True)
+folder_paths.add_model_folder_path("test_models", _MODELS)
+folder_paths.folder_names_and_paths["test_models"] = ([_MODELS], {".bin"})
+
+
+@_routes.get("/test_pack/prestartup")
+async def _prestartup(request):
+    return web.json_response({"ran": os.environ.get("TESTING_PACK_PRESTARTUP"),
+                              "saw_pack": os.environ.get("TESTING_PACK_PRESTARTUP_SAW_PACK")})
+
+
+@_routes.post("/test_pack/thread_event")
+async def _thread_event(request):
+    body = await request.json()
+
+    def worker():
+        for i in range(3):
+            PromptServer.instance.send_sync("test_pack.thread", {"i": i}, body["sid"])
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    return web.json_response({"sent": 3})

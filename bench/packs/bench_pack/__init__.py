@@ -30,3 +30,14 @@ class BenchSink:
 
 
 NODE_CLASS_MAPPINGS = {"BenchInt": BenchInt, "BenchSink": BenchSink}
+
+
+try:  # a pack route, for the bridge benchmark (absent when imported outside the server)
+    from aiohttp import web
+    from server import PromptServer
+
+    @PromptServer.instance.routes.get("/bench/hello")
+    async def bench_hello(request):
+        return web.json_response({"hello": request.query.get("name", "world")})
+except ImportError:
+    pass
