@@ -120,6 +120,10 @@ class PromptServer:
         if self._native is not None:
             self._native.send_bytes(int(event), bytes(data), sid)
 
+    def send_image(self, image_data, sid=None):
+        """ComfyUI's send_image: (image type, PIL image, max size) as a PREVIEW_IMAGE frame."""
+        self.send_sync(BinaryEventTypes.UNENCODED_PREVIEW_IMAGE, image_data, sid)
+
     def send_progress_text(self, text, node_id, sid=None):
         if isinstance(text, str):
             text = text.encode("utf-8")
@@ -199,11 +203,16 @@ class PromptServer:
             self.app.router.add_route("*", "/{tail:.*}", native_marker)
 
     async def start_upstream(self, socket_path):
+        import aiohttp
+        # ComfyUI's setup() opens this session for packs' outbound requests.
+        self.client_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.UnixSite(self._runner, socket_path).start()
 
     async def stop_upstream(self):
+        if self.client_session is not None:
+            await self.client_session.close()
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -110,3 +110,20 @@ def test_pinned_aiohttp_version():
     # see (request parsing, middleware order). Changing the pin must be a decision, re-run with this suite.
     import aiohttp
     assert aiohttp.__version__ == "3.14.5"
+
+
+def test_send_image_and_client_session(server):
+    import io
+    import struct
+
+    from PIL import Image
+    with WsClient(server, "imgclient") as client:
+        r = requests.post(server.url("/test_pack/send_image"), json={"sid": "imgclient"}, timeout=10)
+        assert r.json() == {"session": "ClientSession", "closed": False}
+        deadline = __import__("time").time() + 10
+        while not client.binary and __import__("time").time() < deadline:
+            client.recv(timeout=0.5)
+        frame = client.binary[0]
+        assert struct.unpack(">II", frame[:8]) == (1, 2)  # PREVIEW_IMAGE, PNG
+        img = Image.open(io.BytesIO(frame[8:]))
+        assert img.size == (4, 2) and img.convert("RGB").getpixel((0, 0)) == (0, 0, 255)

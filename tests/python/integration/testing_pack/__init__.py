@@ -354,3 +354,12 @@ async def _thread_event(request):
     t.start()
     t.join()
     return web.json_response({"sent": 3})
+
+
+@_routes.post("/test_pack/send_image")
+async def _send_image(request):
+    from PIL import Image
+    body = await request.json()
+    PromptServer.instance.send_image(("PNG", Image.new("RGB", (4, 2), (0, 0, 255)), None), body["sid"])
+    session = PromptServer.instance.client_session
+    return web.json_response({"session": type(session).__name__, "closed": session.closed})
