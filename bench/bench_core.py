@@ -113,30 +113,15 @@ def summarize(lat):
 
 
 def aiohttp_route_baseline(count):
-    """The same handler on a plain aiohttp server (what ComfyUI runs)."""
-    from aiohttp import web
-
-    async def hello(request):
-        return web.json_response({"hello": request.query.get("name", "world")})
-
-    port = free_port()
-    ready = threading.Event()
-    loop = asyncio.new_event_loop()
-
-    def serve():
-        asyncio.set_event_loop(loop)
-        app = web.Application()
+    """The same handler as the bench pack's route, on plain aiohttp (what ComfyUI runs)."""
+    def add(app, web):
+        async def hello(request):
+            return web.json_response({"hello": request.query.get("name", "world")})
         app.router.add_get("/bench/hello", hello)
-        runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
 
-    threading.Thread(target=serve, daemon=True).start()
-    ready.wait()
+    port, stop = start_aiohttp(add)
     out = summarize(get_latencies(port, "/bench/hello?name=x", count))
-    loop.call_soon_threadsafe(loop.stop)
+    stop()
     return out
 
 
@@ -154,14 +139,9 @@ def reference_loop(n):
     return time.perf_counter() - t0
 
 
-def aiohttp_baseline(count, body):
+def start_aiohttp(add_routes):
+    """A plain aiohttp server on a free port in a thread (the baseline ComfyUI would be)."""
     from aiohttp import web
-    import uuid
-
-    async def handler(request):
-        data = await request.json()
-        return web.json_response({"prompt_id": str(uuid.uuid4()), "number": 0, "node_errors": {}, "n": len(data)})
-
     port = free_port()
     ready = threading.Event()
     loop = asyncio.new_event_loop()
@@ -169,7 +149,7 @@ def aiohttp_baseline(count, body):
     def serve():
         asyncio.set_event_loop(loop)
         app = web.Application()
-        app.router.add_post("/prompt", handler)
+        add_routes(app, web)
         runner = web.AppRunner(app, access_log=None)
         loop.run_until_complete(runner.setup())
         loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
@@ -178,8 +158,21 @@ def aiohttp_baseline(count, body):
 
     threading.Thread(target=serve, daemon=True).start()
     ready.wait()
+    return port, lambda: loop.call_soon_threadsafe(loop.stop)
+
+
+def aiohttp_baseline(count, body):
+    import uuid
+
+    def add(app, web):
+        async def handler(request):
+            data = await request.json()
+            return web.json_response({"prompt_id": str(uuid.uuid4()), "number": 0, "node_errors": {}, "n": len(data)})
+        app.router.add_post("/prompt", handler)
+
+    port, stop = start_aiohttp(add)
     rates = [post_throughput(port, "/prompt", body, count) for _ in range(3)]
-    loop.call_soon_threadsafe(loop.stop)
+    stop()
     return statistics.median(rates)
 
 
