@@ -288,11 +288,93 @@ class StreamToClient {
   std::optional<std::string> held_;
 };
 
+// Relays a response of the Python app (requested with Connection: close). When the client wants
+// keep-alive and the response carries a Content-Length, its Connection header is dropped and the
+// connection resumes with the next request once the body is through; otherwise the response is
+// close-delimited (chunked streams, unknown length) and the connection closes after it.
+class ProxyRelay {
+ public:
+  ProxyRelay(std::weak_ptr<Pistache::Tcp::Peer> p, bool keep_alive, bool head, std::function<void()> resume)
+      : peer_(p), keep_alive_(keep_alive), head_(head), resume_(std::move(resume)), closer_(p) {}
+
+  void push(std::string bytes) {
+    if (done_) return;
+    if (!head_done_) {
+      head_buf_ += bytes;
+      auto e = head_buf_.find("\r\n\r\n");
+      if (e == std::string::npos) {
+        if (head_buf_.size() > 65536) take_head(std::move(head_buf_), false);
+        return;
+      }
+      std::string head = head_buf_.substr(0, e + 4);
+      bytes = head_buf_.substr(e + 4);
+      head_buf_.clear();
+      if (!take_head(std::move(head), true)) return closer_.push(std::move(bytes));
+    } else if (!length_mode_) {
+      return closer_.push(std::move(bytes));
+    }
+    size_t take = std::min<uint64_t>(bytes.size(), remaining_);
+    if (take) write_bytes(peer_, bytes.substr(0, take), false);
+    remaining_ -= take;
+    if (remaining_ == 0) {
+      done_ = true;
+      resume_();
+    }
+  }
+
+  void finish() {
+    if (length_mode_) {
+      if (!done_)  // the app closed before the announced length: the client cannot reuse this
+        if (auto p = peer_.lock()) shutdown_after(p);
+      return;
+    }
+    if (!head_done_ && !head_buf_.empty()) closer_.push(std::move(head_buf_));
+    closer_.finish();
+  }
+
+ private:
+  // Chooses the mode from the response head and sends it; false for close mode.
+  bool take_head(std::string head, bool complete) {
+    head_done_ = true;
+    std::optional<uint64_t> length;
+    bool chunked = false;
+    int status = head.size() > 12 ? std::atoi(head.c_str() + 9) : 0;
+    std::string kept;
+    size_t pos = head.find("\r\n") + 2;
+    kept = head.substr(0, pos);
+    while (complete && pos < head.size()) {
+      size_t e = head.find("\r\n", pos);
+      std::string line = head.substr(pos, e - pos);
+      pos = e + 2;
+      auto colon = line.find(':');
+      std::string name = to_lower(line.substr(0, colon == std::string::npos ? 0 : colon));
+      std::string value = colon == std::string::npos ? "" : trim(line.substr(colon + 1));
+      if (name == "content-length") length = std::strtoull(value.c_str(), nullptr, 10);
+      if (name == "transfer-encoding") chunked = true;
+      if (name == "connection" || name == "keep-alive") continue;
+      kept += line + "\r\n";
+    }
+    if (!complete || !keep_alive_ || !length || chunked || status < 200) {
+      closer_.push(std::move(head));
+      return false;
+    }
+    length_mode_ = true;
+    remaining_ = head_ ? 0 : *length;
+    write_bytes(peer_, kept, false);
+    return true;
+  }
+
+  std::weak_ptr<Pistache::Tcp::Peer> peer_;
+  bool keep_alive_, head_;
+  std::function<void()> resume_;
+  StreamToClient closer_;
+  std::string head_buf_;
+  bool head_done_ = false, length_mode_ = false, done_ = false;
+  uint64_t remaining_ = 0;
+};
+
 void proxy_request(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn,
-                   const Request& req, bool upgrade) {
-  conn->closed = !upgrade;  // upstream responses are close-delimited
-  auto out = std::make_shared<StreamToClient>(peer);
-  auto write = [out](std::string b) { out->push(std::move(b)); };
+                   const Request& req, bool upgrade, const std::shared_ptr<Responder::Impl>& impl) {
   std::weak_ptr<Pistache::Tcp::Peer> wp = peer;
   if (upgrade) {
     // A tunnel relays as bytes arrive (holding one back would stall the handshake).
@@ -310,9 +392,10 @@ void proxy_request(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& pee
     touch_clock(peer, true);
     return;
   }
-  sh->proxy->forward(req, write, [out, wp](bool ok) {
+  auto relay = std::make_shared<ProxyRelay>(peer, req.keep_alive, req.method == "HEAD", impl->after);
+  sh->proxy->forward(req, [relay](std::string b) { relay->push(std::move(b)); }, [relay, wp](bool ok) {
     if (!ok) write_bytes(wp, serialize(Response::text("502: Bad Gateway", 502), false, 1), true);
-    else out->finish();
+    else relay->finish();
   });
 }
 
@@ -398,7 +481,7 @@ void dispatch_native(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& p
     if (sh->opts.static_fallback && sh->opts.static_fallback(rr, resp)) return;
     if (sh->proxy) {
       impl->sent = true;  // the upstream's own response goes out instead
-      return proxy_request(sh, peer, conn, rr.req, is_ws_upgrade(rr.req));
+      return proxy_request(sh, peer, conn, rr.req, is_ws_upgrade(rr.req), impl);
     }
     if (mismatch) return resp.send(Response::text("405: Method Not Allowed", 405));
     return resp.send(Response::text("404: Not Found", 404));

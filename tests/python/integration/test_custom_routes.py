@@ -127,3 +127,21 @@ def test_send_image_and_client_session(server):
         assert struct.unpack(">II", frame[:8]) == (1, 2)  # PREVIEW_IMAGE, PNG
         img = Image.open(io.BytesIO(frame[8:]))
         assert img.size == (4, 2) and img.convert("RGB").getpixel((0, 0)) == (0, 0, 255)
+
+
+def test_bridge_keeps_the_client_connection_alive_for_sized_responses(server):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    sock_ids = []
+    for path in ("/test_pack/hello?a=1", "/api/test_pack/hello?a=2", "/prompt", "/test_pack/hello?a=3"):
+        conn.request("GET", path)
+        r = conn.getresponse()
+        body = r.read()
+        assert r.status == 200 and body
+        assert r.getheader("Connection") is None  # HTTP/1.1 default: keep-alive
+        sock_ids.append(id(conn.sock))
+    assert len(set(sock_ids)) == 1  # one TCP connection served all four
+    # A streamed response of unknown length still closes, as it must.
+    conn.request("GET", "/test_pack/stream")
+    r = conn.getresponse()
+    assert r.read() == b"chunk0;chunk1;chunk2;"
