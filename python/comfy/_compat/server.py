@@ -163,6 +163,8 @@ class PromptServer:
         from comfy import _user_routes
         from comfy.cli_args import args
         _user_routes.register(self, args)
+        from comfy import _jobs_routes; _jobs_routes.register(self)
+        from comfy import _model_routes; _model_routes.register(self)
         dirs = dict(extension_web_dirs or {})
 
         @self.routes.get("/extensions")
