@@ -68,9 +68,11 @@ struct PromptRun {
     const Json& n = node(id);
     return n.contains("inputs") && n["inputs"].is_object() ? n["inputs"] : empty;
   }
-  std::string display_of(const std::string& id) const {
-    auto it = display.find(id);
-    return it == display.end() ? id : it->second;
+  // Follows display ids to the end, as DynamicPrompt.get_display_node_id does (a node of a nested
+  // expansion shows as the outermost expanding node unless an override says otherwise).
+  std::string display_of(std::string id) const {
+    for (auto it = display.find(id); it != display.end() && it->second != id; it = display.find(id)) id = it->second;
+    return id;
   }
   Json parent_of(const std::string& id) const {
     auto it = parent.find(id);

@@ -137,3 +137,16 @@ def test_cycle_created_by_expansion_is_reported(cache_server):
     assert err["exception_message"] == "Dependency cycle detected\n"
     assert err["node_id"] == "2"  # display id of the first cycle member created by expansion
     assert err["traceback"] == [] and err["current_inputs"] == []
+
+
+def test_expansion_inside_an_expansion(cache_server):
+    v = int(uuid.uuid4().int % 1000)
+    prompt = {"1": sem("SemValue", value=v, tag="n"), "2": sem("SemExpandNested", value=["1", 0]),
+              "9": sem("SemShow", value=["2", 0])}
+    run = queue_and_collect(cache_server, prompt)
+    assert run.one("execution_success")
+    assert show(run)["value"] == [v + 2]
+    executing = [(m.data["node"], m.data["display_node"]) for m in run.of("executing") if m.data["node"]]
+    # The inner expansion's ids carry both prefixes; display ids stay the outer node's.
+    assert executing == [("1", "1"), ("2", "2"), ("2.0.0.1", "2"), ("2.0.0.1.0.0.1", "2"),
+                         ("2.0.0.1.0.0.2", "2"), ("9", "9")]

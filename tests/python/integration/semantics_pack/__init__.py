@@ -209,6 +209,24 @@ class SemExpandChain:
         return {"result": (last.out(0),), "expand": graph.finalize()}
 
 
+class SemExpandNested:
+    """Expands into a SemExpandChain node, which expands again: an expansion inside an expansion."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        from comfy_execution.graph_utils import GraphBuilder
+        graph = GraphBuilder()
+        inner = graph.node("SemExpandChain", value=value, count=2, show=False, collide=False)
+        return {"result": (inner.out(0),), "expand": graph.finalize()}
+
+
 class SemExpandCycle:
     """Expands into two nodes that feed each other: a cycle created at run time."""
 
@@ -231,4 +249,4 @@ class SemExpandCycle:
 
 NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemLazySelect, SemValue, SemShow, SemBlock, SemRange, SemDouble,
                                                SemSum, SemAsyncSleep, SemAsyncFail, SemAddOne, SemExpandChain,
-                                               SemExpandCycle)}
+                                               SemExpandNested, SemExpandCycle)}
