@@ -50,6 +50,10 @@ struct App {
 };
 
 void register_routes(App& app);
+// Runs the Python route `name` on the Python thread, then answers with finish(its response).
+// Exceptions become ComfyUI's 500.
+void run_python_route(App& app, const std::string& name, std::shared_ptr<http::RouteRequest> rr, http::Responder resp,
+                      std::function<http::Response(http::Response)> finish = {});
 http::WsHooks make_ws_hooks(App& app);
 Json status_payload(const App& app);
 

@@ -534,21 +534,6 @@ void serve_file(const RouteRequest& r, const files::ViewTarget& t, const Respond
   resp.send(std::move(out));
 }
 
-// Runs a Python route (python/comfy/_routes.py) on the Python thread, then `finish` there.
-void via_python(App& app, const std::string& name, std::shared_ptr<RouteRequest> rr, Responder resp,
-                std::function<Response(Response)> finish) {
-  App* a = &app;
-  app.bridge->post([a, name, rr, resp, finish] {
-    Response out;
-    try {
-      out = a->python_route(name, *rr);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "ERROR: python route %s: %s\n", name.c_str(), e.what());
-      out = Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500);
-    }
-    resp.send(finish(std::move(out)));
-  });
-}
 
 void get_view(App& app, RouteRequest& r, Responder resp) {
   auto q = [&r](const char* k) { return r.req.query_value(k); };
@@ -562,7 +547,7 @@ void get_view(App& app, RouteRequest& r, Responder resp) {
   rr->req.query = r.req.query;
   rr->params = {{"file", t.file}, {"filename", t.name}};
   std::string name = t.name;
-  via_python(app, "/view:image", rr, resp, [name](Response out) {
+  run_python_route(app, "/view:image", rr, resp, [name](Response out) {
     if (out.status == 200) out.headers.emplace_back("Content-Disposition", disposition(name));
     return out;
   });
@@ -647,7 +632,7 @@ void post_upload_mask(App& app, RouteRequest& r, Responder resp) {
   rr->req.path = r.req.path;
   rr->params = {{"original", *original}, {"target_ext", files::split_ext(f.filename).second}};
   rr->req.body = std::move(mask);
-  via_python(app, "/upload/mask:composite", rr, resp, [f, rr](Response png) {
+  run_python_route(app, "/upload/mask:composite", rr, resp, [f, rr](Response png) {
     // The duplicate check compares the uploaded mask, as ComfyUI does, not the composite.
     std::optional<Response> failed;
     Response out = store_upload(f, rr->req.body, [&](const std::string& path) {

@@ -202,18 +202,25 @@ void get_system_stats(App& app, RouteRequest&, Responder resp) {
 http::RouteHandler python_route(App& app, std::string name) {
   App* a = &app;
   return [a, name](RouteRequest& r, Responder resp) {
-    auto rr = std::make_shared<RouteRequest>(std::move(r));
-    a->bridge->post([a, name, rr, resp] {
-      try {
-        resp.send(a->python_route(name, *rr));
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "ERROR: python route %s: %s\n", name.c_str(), e.what());
-        resp.send(Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500));
-      }
-    });
+    run_python_route(*a, name, std::make_shared<RouteRequest>(std::move(r)), std::move(resp));
   };
 }
 }  // namespace
+
+void run_python_route(App& app, const std::string& name, std::shared_ptr<RouteRequest> rr, Responder resp,
+                      std::function<Response(Response)> finish) {
+  App* a = &app;
+  app.bridge->post([a, name, rr, resp, finish] {
+    Response out;
+    try {
+      out = a->python_route(name, *rr);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ERROR: python route %s: %s\n", name.c_str(), e.what());
+      out = Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500);
+    }
+    resp.send(finish ? finish(std::move(out)) : std::move(out));
+  });
+}
 
 Json status_payload(const App& app) {
   return {{"status", {{"exec_info", {{"queue_remaining", app.queue.remaining()}}}}}};

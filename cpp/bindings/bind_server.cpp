@@ -10,6 +10,7 @@
 #include "bindings/py_runtime.h"
 #include "bindings/py_tasks.h"
 #include "bindings/pyconv.h"
+#include "common/util.h"
 
 namespace comfy::py {
 namespace {
@@ -71,9 +72,7 @@ class NativeServer {
   }
 
   void send_bytes(uint32_t event, const pyb::bytes& data, const pyb::object& sid) {
-    std::string payload(4, '\0');
-    for (int i = 0; i < 4; ++i) payload[i] = static_cast<char>((event >> (24 - 8 * i)) & 0xFF);
-    payload += static_cast<std::string>(data);
+    std::string payload = comfy::be32(event) + static_cast<std::string>(data);
     std::optional<std::string> s;
     if (!sid.is_none()) s = pyb::cast<std::string>(sid);
     pyb::gil_scoped_release nogil;

@@ -135,7 +135,7 @@ pyb::dict PythonRuntime::build_inputs(const NodeCall& call, pyb::list* missing) 
   return d;
 }
 
-Json PythonRuntime::is_changed(const NodeCall& call) {
+Json PythonRuntime::is_changed(const NodeCall& call, bool record) {
   pyb::gil_scoped_acquire gil;
   pyb::dict inputs;
   for (const auto& [name, arg] : call.inputs) {
@@ -147,7 +147,7 @@ Json PythonRuntime::is_changed(const NodeCall& call) {
                  : pyb::none());
     inputs[pyb::str(name)] = l;
   }
-  return to_json(helpers_.attr("is_changed")(call.node_id, call.class_type, inputs));
+  return to_json(helpers_.attr("is_changed")(call.node_id, call.class_type, inputs, record));
 }
 
 NodeResult PythonRuntime::execute(const NodeCall& call) {

@@ -24,7 +24,7 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
 
   void begin_prompt(const QueueItem& item) override;
   void end_prompt() override;
-  Json is_changed(const NodeCall& call) override;
+  Json is_changed(const NodeCall& call, bool record) override;
   NodeResult execute(const NodeCall& call) override;
   LazyCheck check_lazy(const NodeCall& call) override;
   NodeResult resolve_expansion(const NodeCall& call,

@@ -91,6 +91,12 @@ std::string sha1_base64(std::string_view text) {
   return base64_encode(md, sizeof md);
 }
 
+std::string be32(uint32_t v) {
+  std::string p(4, '\0');
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
+  return p;
+}
+
 std::string sha256_hex(std::string_view text) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);

@@ -16,4 +16,5 @@ std::string uuid4_hex();  // 32 hex chars (uuid.uuid4().hex)
 std::string base64_encode(const unsigned char* data, size_t len);
 std::string sha1_base64(std::string_view text);  // WebSocket accept keys
 std::string sha256_hex(std::string_view text);
+std::string be32(uint32_t v);  // 4-byte big-endian (binary WebSocket frames, spec §3.4)
 }  // namespace comfy

@@ -72,15 +72,16 @@ static bool has_py_ref(const Json& v) {
 void compute_cache_keys_for(const std::vector<std::string>& ids, const std::function<const Json&(const std::string&)>& node_of,
                             const std::unordered_map<std::string, KeyInput>& info,
                             std::unordered_map<std::string, std::string>& keys) {
-  std::unordered_map<std::string, int> state;  // 1 visiting, 2 done
-  for (const auto& [k, _] : keys) state[k] = 2;
+  // 1 visiting, 2 done; a node already in `keys` (earlier prompts' nodes for an expansion) is done.
+  std::unordered_map<std::string, int> state;
+  auto done = [&](const std::string& id) { return keys.count(id) > 0 || state[id] == 2; };
   for (const auto& root : ids) {
-    if (state[root] == 2) continue;
+    if (done(root)) continue;
     std::vector<std::pair<std::string, bool>> stack{{root, false}};
     while (!stack.empty()) {
       auto [id, expanded] = stack.back();
       stack.pop_back();
-      if (state[id] == 2) continue;
+      if (done(id)) continue;
       const Json& node = node_of(id);
       const Json& inputs = node.is_object() && node.contains("inputs") ? node["inputs"] : Json::object();
       if (!expanded) {
@@ -94,7 +95,7 @@ void compute_cache_keys_for(const std::vector<std::string>& ids, const std::func
         for (const auto& v : inputs) {
           std::string src;
           int64_t slot;
-          if (link_of(v, node_of, src, slot) && state[src] != 2) stack.emplace_back(src, false);
+          if (link_of(v, node_of, src, slot) && !done(src)) stack.emplace_back(src, false);
         }
         continue;
       }

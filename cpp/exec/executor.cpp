@@ -59,12 +59,6 @@ std::optional<std::string> Executor::last_node_id() const {
   return last_node_;
 }
 
-static std::string be32(uint32_t v) {
-  std::string p(4, '\0');
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
-  return p;
-}
-
 void Executor::progress(const std::string& node_id, const Json& value, const Json& max, int preview_format,
                         const std::string& preview_bytes, bool send_progress_message) {
   std::lock_guard lk(state_mu_);
@@ -154,10 +148,9 @@ void Executor::prepare_nodes(Run& run, const std::vector<std::string>& ids, bool
       NodeCall c{id, run.display_of(id), ct, def, {}};
       const Json& inputs = run.inputs(id);
       for (auto in = inputs.begin(); in != inputs.end(); ++in) c.inputs.emplace_back(in.key(), InputArg{&in.value()});
-      k.is_changed = runtime_.is_changed(c);
       // Like ComfyUI, the executing prompt records the result (PROMPT hidden inputs see it);
       // history keeps the copy taken when the prompt started.
-      if (record_is_changed) run.mutable_node(id)["is_changed"] = k.is_changed;
+      k.is_changed = runtime_.is_changed(c, record_is_changed);
     }
     kin[id] = std::move(k);
   }
@@ -292,8 +285,7 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
 }
 
 // Runs the execution list to the end or the first failure; returns the failing node and result.
-std::optional<std::pair<std::string, NodeResult>> Executor::execute_list(Run& run,
-                                                                         const std::unordered_set<std::string>& cached) {
+std::optional<std::pair<std::string, NodeResult>> Executor::execute_list(Run& run) {
   auto sources = [&](const std::string& id) {
     std::vector<std::string> srcs;
     if (!run.defs.count(id)) return srcs;
@@ -304,7 +296,7 @@ std::optional<std::pair<std::string, NodeResult>> Executor::execute_list(Run& ru
       int slot;
       const InputSpec* spec = def->find_input(in.key());
       if (spec && spec->lazy) continue;  // lazy inputs join only when check_lazy_status asks
-      if (run.link_source(in.value(), src, slot) && !cached.count(src) && !cache_.get(run.keys[src])) srcs.push_back(src);
+      if (run.link_source(in.value(), src, slot) && !cache_.get(run.keys[src])) srcs.push_back(src);
     }
     return srcs;
   };
@@ -378,21 +370,16 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
       objects.emplace_back(it.key(), it.value().value("class_type", ""));
     }
     prepare_nodes(run, ids, true);
-    runtime_.begin_prompt(item);  // again: the prompt now carries the is_changed values
     std::unordered_set<std::string> keyset;
     for (auto& [_, k] : run.keys) keyset.insert(k);
     cache_.begin_prompt(keyset);
     runtime_.retain_objects(objects);
 
     Json cached = Json::array();
-    std::unordered_set<std::string> is_cached;
     for (const auto& id : ids)
-      if (run.keys.count(id) && cache_.get(run.keys[id])) {
-        cached.push_back(id);
-        is_cached.insert(id);
-      }
+      if (run.keys.count(id) && cache_.get(run.keys[id])) cached.push_back(id);
     run.add_message("execution_cached", {{"nodes", cached}, {"prompt_id", item.prompt_id}}, false);
-    failure = execute_list(run, is_cached);
+    failure = execute_list(run);
   } catch (const std::exception& e) {
     std::string node = item.outputs.empty() ? std::string() : item.outputs.front();
     failure.emplace(node, error_result("RuntimeError", e.what()));

@@ -54,7 +54,7 @@ class Executor {
   void loop();
   void run_prompt(QueueItem& item, int64_t task_id);
   enum class Outcome { Success, Pending, Failure };
-  std::optional<std::pair<std::string, NodeResult>> execute_list(Run& run, const std::unordered_set<std::string>& cached);
+  std::optional<std::pair<std::string, NodeResult>> execute_list(Run& run);
   Outcome run_node(Run& run, ExecutionList& list, const std::string& id, NodeResult& failure);
   Outcome check_lazy(Run& run, ExecutionList& list, const NodeCall& call, NodeResult& failure);
   Outcome expand(Run& run, ExecutionList& list, const std::string& id, NodeResult& r, NodeResult& failure);

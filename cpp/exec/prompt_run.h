@@ -62,7 +62,7 @@ struct PromptRun {
     auto it = index.find(id);
     return it == index.end() ? empty : *it->second;
   }
-  Json& mutable_node(const std::string& id) { return *index.at(id); }
+
   const Json& inputs(const std::string& id) const {
     static const Json empty = Json::object();
     const Json& n = node(id);

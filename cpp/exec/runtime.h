@@ -58,8 +58,9 @@ class NodeRuntime : public NodeDefSource {
   virtual void begin_prompt(const QueueItem& item) = 0;
   virtual void end_prompt() = 0;
   // IS_CHANGED on the class with constant inputs (links as None). Returns the JSON form of the
-  // list of results; any exception yields NaN (ComfyUI: always re-execute).
-  virtual Json is_changed(const NodeCall& call) = 0;
+  // list of results; any exception yields NaN (ComfyUI: always re-execute). With `record`, the
+  // result is also written into the prompt nodes see as PROMPT, as ComfyUI does.
+  virtual Json is_changed(const NodeCall& call, bool record) = 0;
   virtual NodeResult execute(const NodeCall& call) = 0;
   // check_lazy_status on the node instance (list-mapped) with unevaluated lazy inputs as None.
   virtual LazyCheck check_lazy(const NodeCall& call) = 0;

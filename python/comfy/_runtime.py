@@ -496,15 +496,21 @@ def check_lazy(node_id, class_type, inputs, missing):
         return ("error", _error(ex, data))
 
 
-def is_changed(node_id, class_type, inputs):
+def is_changed(node_id, class_type, inputs, record=False):
+    """IS_CHANGED on the class; with `record` the result is written into the executing prompt
+    (what PROMPT hidden inputs, e.g. SaveImage's metadata, see), as ComfyUI does."""
     cls = MAPPINGS[class_type]
     try:
         data = _call_data(cls, node_id, inputs, {})
         results = _map_over_list(cls, "IS_CHANGED", data, getattr(cls, "INPUT_IS_LIST", False), False)
-        return [None if is_blocker(x) else x for x in results]
+        value = [None if is_blocker(x) else x for x in results]
     except Exception as ex:
         logging.warning("WARNING: %s", ex)
-        return float("nan")
+        value = float("nan")
+    node = _ctx["prompt"].get(node_id) if record else None
+    if isinstance(node, dict):
+        node["is_changed"] = value
+    return value
 
 
 def _is_link(v):

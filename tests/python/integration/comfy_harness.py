@@ -475,3 +475,59 @@ def slow_graph(seconds: float, width: Optional[int] = None) -> dict:
 
 def string_graph(value: Optional[str] = None) -> dict:
     return {"1": {"class_type": "TestStringOut", "inputs": {"value": value if value is not None else unique_str("s")}}}
+
+
+# ---------------------------------------------------------------------------
+# Raw HTTP: the request target sent byte for byte (no client-side normalisation of dot segments or
+# escapes, which hostile-path tests need), one request per connection, read until the server closes.
+# ---------------------------------------------------------------------------
+
+class RawResponse:
+    """The parts of a requests.Response the tests read."""
+
+    def __init__(self, status_code, reason, headers, content):
+        self.status_code, self.reason, self.headers, self.content = status_code, reason, headers, content
+
+    @property
+    def text(self):
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def _dechunk(body):
+    out = b""
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, body = out + body[:size], body[size + 2:]
+    return out
+
+
+def raw_http(port, method, target, body=b"", headers=None) -> RawResponse:
+    from requests.structures import CaseInsensitiveDict
+    head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+    for k, v in (headers or {}).items():
+        head += f"{k}: {v}\r\n"
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head.encode("utf-8") + body)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    top, _, rest = out.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    _, status, *reason = lines[0].split(" ", 2)
+    hdrs = CaseInsensitiveDict()
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip()] = v.strip()
+    if hdrs.get("Transfer-Encoding", "").lower() == "chunked":
+        rest = _dechunk(rest)
+    return RawResponse(int(status), reason[0] if reason else "", hdrs, rest)

@@ -16,14 +16,14 @@ import hashlib
 import io
 import json
 import os
-import socket
 import struct
 import urllib.parse
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from requests.structures import CaseInsensitiveDict
+
+from comfy_harness import raw_http
 
 PREFIXES = ["", "/api"]
 RED, GREEN, BLUE, YELLOW, CYAN = (220, 20, 20), (20, 200, 40), (30, 40, 210), (230, 210, 20), (20, 200, 210)
@@ -35,46 +35,8 @@ CANARY_TEXT = "CANARY-f3a9c1-outside-the-model-roots"
 # HTTP: one request per connection, target sent verbatim, read until the server closes
 # --------------------------------------------------------------------------
 
-class Resp:
-    def __init__(self, status_code, headers, content):
-        self.status_code, self.headers, self.content = status_code, headers, content
-
-    @property
-    def text(self):
-        return self.content.decode("utf-8", errors="replace")
-
-
-def _dechunk(body):
-    out = b""
-    while body:
-        size_line, _, body = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, body = out + body[:size], body[size + 2:]
-    return out
-
-
-def get(srv, target: str) -> Resp:
-    head = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nConnection: close\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
-        s.sendall(head.encode("latin-1"))
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    top, _, rest = out.partition(b"\r\n\r\n")
-    lines = top.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    hdrs = CaseInsensitiveDict()
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip()] = v.strip()
-    if hdrs.get("Transfer-Encoding", "").lower() == "chunked":
-        rest = _dechunk(rest)
-    return Resp(status, hdrs, rest)
+def get(srv, target: str):
+    return raw_http(srv.port, "GET", target)
 
 
 def q(text: str) -> str:
@@ -122,7 +84,7 @@ def cover_metadata(*colours, **extra) -> dict:
     return {"ssmd_cover_images": json.dumps(covers), **extra}
 
 
-def webp_colour(resp: Resp, size=(8, 8)):
+def webp_colour(resp, size=(8, 8)):
     """The response must be a WEBP of `size`; returns its (uniform) colour."""
     assert resp.status_code == 200, resp.text[:300]
     assert resp.headers["Content-Type"] == "image/webp"

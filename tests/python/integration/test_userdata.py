@@ -10,15 +10,13 @@ import json
 import json as _json
 import os
 import re
-import socket
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
-from requests.structures import CaseInsensitiveDict
 
-from comfy_harness import WsClient, assert_python_json
+from comfy_harness import WsClient, assert_python_json, raw_http
 
 ROUTE_PREFIXES = ["", "/api"]
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -28,61 +26,8 @@ UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Helpers
 # --------------------------------------------------------------------------
 
-class Resp:
-    """The parts of a requests.Response these tests read."""
-
-    def __init__(self, status_code, reason, headers, content):
-        self.status_code, self.reason, self.headers, self.content = status_code, reason, headers, content
-
-    @property
-    def text(self):
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self):
-        return json.loads(self.content)
-
-
-def _dechunk(body):
-    out = b""
-    while body:
-        size_line, _, body = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, body = out + body[:size], body[size + 2:]
-    return out
-
-
-def raw(port, method, target, body=b"", headers=None) -> Resp:
-    """One request per connection with the target sent byte for byte (no dot-segment or escape
-    normalisation), read until the server closes.
-
-    Reading to the server's close (instead of closing after Content-Length, as requests does) keeps
-    these tests clear of a transport race in the native server: when a client closes first, the
-    server's deferred shutdown() of that connection can hit a new connection that reused its fd,
-    which then ends without a response (seen with requests at about 1 in 500 proxied requests)."""
-    head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
-    for k, v in (headers or {}).items():
-        head += f"{k}: {v}\r\n"
-    head += f"Content-Length: {len(body)}\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(head.encode("utf-8") + body)
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    top, _, rest = out.partition(b"\r\n\r\n")
-    lines = top.decode("latin-1").split("\r\n")
-    _, status, *reason = lines[0].split(" ", 2)
-    hdrs = CaseInsensitiveDict()
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip()] = v.strip()
-    if hdrs.get("Transfer-Encoding", "").lower() == "chunked":
-        rest = _dechunk(rest)
-    return Resp(int(status), reason[0] if reason else "", hdrs, rest)
+def raw(port, method, target, body=b"", headers=None):
+    return raw_http(port, method, target, body, headers)
 
 
 class EofSession:
