@@ -110,6 +110,8 @@ def _add_features(p):
     p.add_argument("--whitelist-custom-nodes", type=str, nargs="+", default=[])
     p.add_argument("--disable-api-nodes", action="store_true")
     p.add_argument("--disable-metadata", action="store_true")
+    p.add_argument("--disable-native-nodes", action="store_true",
+                   help="Run the Python bodies of the image/mask/latent nodes instead of the libtorch kernels.")
     p.add_argument("--preview-method", type=LatentPreviewMethod, action=EnumAction,
                    default=LatentPreviewMethod.NoPreviews)
     p.add_argument("--preview-size", type=int, default=512)
