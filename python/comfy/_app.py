@@ -73,10 +73,12 @@ def _wipe_temp(folder_paths):
 
 
 def _load_nodes(args, folder_paths, nodes_module):
-    from comfy import _loader, _nodes_builtin, _nodes_v3_builtin
+    from comfy import _loader, _nodes_builtin, _nodes_extras, _nodes_v3_builtin
     _nodes_builtin.DISABLE_METADATA = bool(args.disable_metadata)
     mappings = dict(_nodes_builtin.NODE_CLASS_MAPPINGS)
     names = dict(_nodes_builtin.NODE_DISPLAY_NAME_MAPPINGS)
+    mappings.update(_nodes_extras.NODE_CLASS_MAPPINGS)
+    names.update(_nodes_extras.NODE_DISPLAY_NAME_MAPPINGS)
     mappings.update(_nodes_v3_builtin.NODE_CLASS_MAPPINGS)
     names.update(_nodes_v3_builtin.NODE_DISPLAY_NAME_MAPPINGS)
     dirs = folder_paths.get_folder_paths("custom_nodes")
