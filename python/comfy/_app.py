@@ -81,6 +81,9 @@ def _load_nodes(args, folder_paths, nodes_module):
     names.update(_nodes_extras.NODE_DISPLAY_NAME_MAPPINGS)
     mappings.update(_nodes_v3_builtin.NODE_CLASS_MAPPINGS)
     names.update(_nodes_v3_builtin.NODE_DISPLAY_NAME_MAPPINGS)
+    # Native (libtorch) bodies for the image/mask/latent nodes, before packs subclass them.
+    from comfy import _native_nodes
+    _native_nodes.install(mappings, enabled=False if args.disable_native_nodes else None)
     dirs = folder_paths.get_folder_paths("custom_nodes")
     disabled = bool(args.disable_all_custom_nodes)
     whitelist = tuple(args.whitelist_custom_nodes or ())
