@@ -231,4 +231,5 @@ def install(mappings, enabled=None):
             _REFERENCE[name] = body
             setattr(cls, attr, fn)
         done.append(name)
+    logging.info("Native node kernels: %d nodes (CUDA kernels built: %s)", len(done), K.built_with_cuda())
     return done
