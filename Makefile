@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
-APT_PACKAGES := build-essential cmake pkg-config ccache libpistache-dev nlohmann-json3-dev libssl-dev libgtest-dev
+APT_PACKAGES := build-essential cmake pkg-config ccache libpistache-dev nlohmann-json3-dev libssl-dev libgtest-dev \
+  libdeflate-dev libturbojpeg0-dev libwebp-dev libpng-dev
 # Only the tests need a browser (the end-to-end UI test drives Debian's chromium).
 TEST_APT_PACKAGES := chromium
 BUILD_DIR := build/cp311
