@@ -1,6 +1,7 @@
 # make setup: Debian packages, .venv, torch (local CPU build), pinned deps, the package (no build isolation).
 # make run:   setup, then python -m comfy on 127.0.0.1:8188.
 # make test:  setup, then GoogleTest (ctest) and pytest.
+# make bench: setup (and wrk), then bench/run.py: one table, ours next to baselines run in the same command.
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -9,6 +10,8 @@ APT_PACKAGES := build-essential cmake pkg-config ccache libpistache-dev nlohmann
   libdeflate-dev libturbojpeg0-dev libwebp-dev libpng-dev
 # Only the tests need a browser (the end-to-end UI test drives Debian's chromium).
 TEST_APT_PACKAGES := chromium
+# The benchmarks drive HTTP with wrk.
+BENCH_APT_PACKAGES := wrk
 BUILD_DIR := build/cp311
 HOST ?= 127.0.0.1
 PORT ?= 8188
@@ -53,8 +56,9 @@ test:
 	$(MAKE) --no-print-directory test-cpp
 	$(MAKE) --no-print-directory test-py
 
-bench: setup
-	$(VPY) bench/bench_core.py
+bench:
+	$(MAKE) --no-print-directory setup EXTRA_APT="$(BENCH_APT_PACKAGES)"
+	$(VPY) bench/run.py
 
 clean:
 	rm -rf build

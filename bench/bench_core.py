@@ -1,18 +1,19 @@
-"""Prints core numbers of this server next to a baseline measured in the same run:
-- POST /prompt throughput (validate + enqueue) against a minimal aiohttp app doing json parse + reply;
-- executor overhead per node on a 1,000-node chain of trivial Python nodes, against a pure-Python
-  reference loop calling the same node methods in topological order;
-- a fully cached re-queue of that chain.
-Numbers are medians of several runs. Nothing here is asserted."""
+"""Shared helpers of the benchmarks: starting this server and the aiohttp baseline process, wrk,
+prompts, the executor reference loop. The table itself is printed by bench/run.py (`make bench`);
+running this file does the same.
+
+A row is (name, ours, baseline, unit): medians of several runs, measured in the same command;
+`baseline` may be None. A unit ending in "/s" is a rate (higher is better); any other unit (ms, us/node)
+is a cost (lower is better). Nothing here is asserted."""
 import asyncio
 import http.client
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -20,7 +21,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKS = os.path.join(HERE, "packs")  # only packs in here: loose .py files there would load as nodes too
 sys.path.insert(0, PACKS)
-from bench_pack import BenchInt, BenchSink  # noqa: E402
+from bench_pack import BenchInt, BenchNop, BenchSink  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # runs per row, ours and baseline interleaved
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
 
 
 def free_port():
@@ -29,51 +36,150 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(tmp):
+def wait_http(port, path="/prompt", proc=None, tries=1200):
+    for _ in range(tries):
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before answering")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+def start_server(tmp, packs=PACKS):
+    """This server (python -m comfy) with the bench packs as custom nodes; returns (proc, port)."""
     port = free_port()
     yaml = os.path.join(tmp, "extra.yaml")
     with open(yaml, "w") as f:
-        f.write(f"bench:\n    custom_nodes: {PACKS}\n")
-    log = open(os.path.join(tmp, "server.log"), "w")
+        f.write(f"bench:\n    custom_nodes: {packs}\n")
+    log_file = open(os.path.join(tmp, "server.log"), "w")
     proc = subprocess.Popen([sys.executable, "-m", "comfy", "--port", str(port), "--base-directory", tmp,
-                             "--extra-model-paths-config", yaml, "--dont-print-server"], stdout=log, stderr=log)
-    for _ in range(600):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/prompt")
-            if c.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
+                             "--extra-model-paths-config", yaml, "--dont-print-server"],
+                            stdout=log_file, stderr=log_file)
+    wait_http(port, proc=proc)
+    return proc, port
 
 
-def chain(n):
-    p = {"0": {"class_type": "BenchInt", "inputs": {"value": 1}}}
+def start_baseline(tmp, packs=PACKS):
+    """The aiohttp baseline (bench/baseline_server.py) in its own process, as ComfyUI would run."""
+    port = free_port()
+    log_file = open(os.path.join(tmp, "baseline.log"), "w")
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "baseline_server.py"), "--port", str(port),
+                             "--base-directory", tmp, "--packs", packs], stdout=log_file, stderr=log_file)
+    wait_http(port, proc=proc)
+    return proc, port
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def wrk(port, path, seconds=2, connections=64, headers=()):
+    """wrk -t1 against 127.0.0.1:port/path: {"rps", "p99_ms", "errors"} (errors: socket errors and
+    non-2xx/3xx answers, reported by wrk)."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "--timeout", "10s"]
+    for h in headers:
+        cmd += ["-H", h]
+    out = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                         check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    errors = 0
+    for e in re.findall(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(x) for x in e)
+    for e in re.findall(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(e)
+    return {"rps": rps, "p99_ms": float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan"), "errors": errors}
+
+
+def interleave(ours, base, runs=RUNS):
+    """Runs ours() and base() alternately `runs` times each (so load from elsewhere hits both alike)."""
+    a, b = [], []
+    for _ in range(runs):
+        a.append(ours())
+        if base is not None:
+            b.append(base())
+    return a, b
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def request(port, method, path, body=None, timeout=60):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    data = json.dumps(body) if body is not None and not isinstance(body, (bytes, str)) else body
+    c.request(method, path, data, {"Content-Type": "application/json"} if data is not None else {})
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    return r.status, raw
+
+
+def get_json(port, path):
+    status, raw = request(port, "GET", path)
+    assert status == 200, (path, status)
+    return json.loads(raw)
+
+
+def post_prompt(port, prompt, conn=None):
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/prompt", json.dumps({"prompt": prompt}), {"Content-Type": "application/json"})
+    r = c.getresponse()
+    raw = r.read()
+    if r.status != 200:
+        raise RuntimeError(f"POST /prompt: {r.status} {raw[:300]!r}")
+    return json.loads(raw)["prompt_id"]
+
+
+def wait_idle(port, timeout=600):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if get_json(port, "/prompt")["exec_info"]["queue_remaining"] == 0:
+            return
+        time.sleep(0.02)
+    raise RuntimeError("queue did not drain")
+
+
+def wait_running(port, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if get_json(port, "/queue")["queue_running"]:
+            return
+        time.sleep(0.01)
+    raise RuntimeError("nothing started running")
+
+
+def chain(n, salt=1):
+    p = {"0": {"class_type": "BenchInt", "inputs": {"value": salt}}}
     for i in range(1, n):
         p[str(i)] = {"class_type": "BenchInt", "inputs": {"value": 1, "prev": [str(i - 1), 0]}}
     p["out"] = {"class_type": "BenchSink", "inputs": {"value": [str(n - 1), 0]}}
     return p
 
 
-def post_throughput(port, path, body, count):
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    data = json.dumps(body)
-    t0 = time.perf_counter()
-    for _ in range(count):
-        conn.request("POST", path, data, {"Content-Type": "application/json"})
-        r = conn.getresponse()
-        r.read()
-        assert r.status == 200, r.status
-    return count / (time.perf_counter() - t0)
+def wide(n, salt=1):
+    """n independent output nodes (every one runs; changing `salt` invalidates all of them)."""
+    return {str(i): {"class_type": "BenchNop", "inputs": {"value": salt * n + i}} for i in range(n)}
 
 
 def run_prompt(port, prompt):
     """Runs a prompt without a WebSocket client and returns execution_success - execution_start
-    from the history timestamps (ms resolution)."""
+    from the history timestamps (ms resolution), in seconds."""
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    conn.request("POST", "/prompt", json.dumps({"prompt": prompt}))
-    pid = json.loads(conn.getresponse().read())["prompt_id"]
+    pid = post_prompt(port, prompt, conn)
     while True:
         conn.request("GET", f"/history/{pid}")
         h = json.loads(conn.getresponse().read())
@@ -81,7 +187,7 @@ def run_prompt(port, prompt):
             msgs = dict((m[0], m[1]) for m in h[pid]["status"]["messages"])
             assert "execution_success" in msgs, msgs
             return (msgs["execution_success"]["timestamp"] - msgs["execution_start"]["timestamp"]) / 1e3
-        time.sleep(0.01)
+        time.sleep(0.002)
 
 
 def get_latencies(port, path, count):
@@ -112,26 +218,13 @@ def summarize(lat):
     return len(lat) / sum(lat), lat[int(len(lat) * 0.99) - 1] * 1e3
 
 
-def aiohttp_route_baseline(count):
-    """The same handler as the bench pack's route, on plain aiohttp (what ComfyUI runs)."""
-    def add(app, web):
-        async def hello(request):
-            return web.json_response({"hello": request.query.get("name", "world")})
-        app.router.add_get("/bench/hello", hello)
-
-    port, stop = start_aiohttp(add)
-    out = summarize(get_latencies(port, "/bench/hello?name=x", count))
-    stop()
-    return out
-
-
-def reference_loop(n):
-    """Pure-Python executor baseline: topological order, dict plumbing, one instance per node."""
-    prompt = chain(n)
-    classes = {"BenchInt": BenchInt, "BenchSink": BenchSink}
+def reference_loop(prompt):
+    """Pure-Python executor baseline: prompt order (topological for chain() and wide()), dict plumbing,
+    one instance per node, no caching, no messages. Returns seconds."""
+    classes = {"BenchInt": BenchInt, "BenchSink": BenchSink, "BenchNop": BenchNop}
     t0 = time.perf_counter()
     outputs, objs = {}, {}
-    for nid, node in prompt.items():  # chain order is already topological
+    for nid, node in prompt.items():
         obj = objs.setdefault(nid, classes[node["class_type"]]())
         kwargs = {k: (outputs[v[0]][v[1]] if isinstance(v, list) else v) for k, v in node["inputs"].items()}
         res = getattr(obj, type(obj).FUNCTION)(**kwargs)
@@ -140,7 +233,7 @@ def reference_loop(n):
 
 
 def start_aiohttp(add_routes):
-    """A plain aiohttp server on a free port in a thread (the baseline ComfyUI would be)."""
+    """A plain aiohttp server on a free port in a thread of this process."""
     from aiohttp import web
     port = free_port()
     ready = threading.Event()
@@ -161,66 +254,6 @@ def start_aiohttp(add_routes):
     return port, lambda: loop.call_soon_threadsafe(loop.stop)
 
 
-def aiohttp_baseline(count, body):
-    import uuid
-
-    def add(app, web):
-        async def handler(request):
-            data = await request.json()
-            return web.json_response({"prompt_id": str(uuid.uuid4()), "number": 0, "node_errors": {}, "n": len(data)})
-        app.router.add_post("/prompt", handler)
-
-    port, stop = start_aiohttp(add)
-    rates = [post_throughput(port, "/prompt", body, count) for _ in range(3)]
-    stop()
-    return statistics.median(rates)
-
-
-def main():
-    n = 1000
-    small = {"prompt": {"1": {"class_type": "BenchInt", "inputs": {"value": 1}},
-                        "2": {"class_type": "BenchSink", "inputs": {"value": ["1", 0]}}}}
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(tmp)
-        try:
-            bridge = summarize(get_latencies(port, "/bench/hello?name=x", 1000))
-            native_get = summarize(get_latencies(port, "/prompt", 1000))
-            ours_post = statistics.median(post_throughput(port, "/prompt", small, 300) for _ in range(3))
-            base_post = aiohttp_baseline(300, small)
-            # Let the 900 queued small prompts drain before timing the executor.
-            while True:
-                c = http.client.HTTPConnection("127.0.0.1", port)
-                c.request("GET", "/prompt")
-                if json.loads(c.getresponse().read())["exec_info"]["queue_remaining"] == 0:
-                    break
-                time.sleep(0.1)
-            prompt = chain(n)
-            cold = []
-            for i in range(3):
-                p = json.loads(json.dumps(prompt))
-                p["0"]["inputs"]["value"] = 1000 + i  # a new constant invalidates the whole chain
-                cold.append(run_prompt(port, p))
-            run_prompt(port, prompt)
-            cached = [run_prompt(port, prompt) for _ in range(3)]
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    ref = statistics.median(reference_loop(n) for _ in range(5))
-    base_route = aiohttp_route_baseline(1000)
-    rows = [
-        ("pack route via the bridge, req/s (1 client)", bridge[0], base_route[0], "same handler on aiohttp"),
-        ("pack route via the bridge, p99 ms", bridge[1], base_route[1], "same handler on aiohttp"),
-        ("native GET /prompt, req/s (1 client)", native_get[0], base_route[0], "aiohttp route above"),
-        ("POST /prompt (validate+enqueue), req/s", ours_post, base_post, "aiohttp json echo"),
-        (f"executor, {n}-node chain, us/node", statistics.median(cold) / (n + 1) * 1e6, ref / (n + 1) * 1e6,
-         "pure-Python loop, no messages"),
-        (f"cached re-queue of {n} nodes, ms", statistics.median(cached) * 1e3, None, "(target < 1 ms per 1,000)"),
-    ]
-    print(f"{'benchmark':45} {'ours':>12} {'baseline':>12}  baseline is")
-    for name, ours, base, what in rows:
-        b = f"{base:12.1f}" if base is not None else f"{'-':>12}"
-        print(f"{name:45} {ours:12.1f} {b}  {what}")
-
-
 if __name__ == "__main__":
-    main()
+    import run
+    run.main()
