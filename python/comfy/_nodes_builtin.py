@@ -2,9 +2,9 @@
 (LoadImage, LoadImageOutput, SaveImage, PreviewImage, EmptyImage, ImageInvert) here, the others in
 _nodes_core.
 
-Output files must be byte-for-byte what ComfyUI writes for the same pixels and
-metadata (clients diff them), hence the exact uint8 conversion (truncation), text
-chunk layout and compress levels below.
+Saved PNGs decode to exactly ComfyUI's pixels and carry exactly its text chunks (clients
+diff them): the same uint8 conversion (truncation), chunk layout and compress levels, encoded
+natively by comfy._media (only the deflate stream differs from Pillow's, sizes within a few %).
 
 `folder_paths` is imported by its top-level name, as packs do: the app (or the unit
 test conftest) registers comfy._compat.folder_paths under that name first.
@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
+
+from comfy import _media
 
 MAX_RESOLUTION = 16384
 
@@ -87,6 +89,8 @@ class SaveImage:
     DESCRIPTION = "Saves the input images to your ComfyUI output directory."
 
     def _pnginfo(self, prompt, extra_pnginfo):
+        """The PngInfo ComfyUI builds (kept for packs that call it); the native writer below takes
+        the same text as entries (_media.png_text)."""
         if _metadata_disabled():
             return None
         metadata = PngInfo()
@@ -104,17 +108,17 @@ class SaveImage:
             _folder_paths().get_save_image_path(filename_prefix, self.output_dir,
                                                 images[0].shape[1], images[0].shape[0])
         results = []
-        for batch_number, image in enumerate(images):
-            # Truncation, not rounding: 189.99998 becomes 189 as in ComfyUI.
-            pixels = 255. * image.cpu().numpy()
-            img = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-            metadata = self._pnginfo(prompt, extra_pnginfo)
+        paths = []
+        for batch_number in range(len(images)):
             name = filename.replace("%batch_num%", str(batch_number))
             file = f"{name}_{counter:05}_.png"
-            img.save(os.path.join(full_output_folder, file), pnginfo=metadata,
-                     compress_level=self.compress_level)
+            paths.append(os.path.join(full_output_folder, file))
             results.append({"filename": file, "subfolder": subfolder, "type": self.type})
             counter += 1
+        # Natively, the whole batch at once (one image per thread): truncation, not rounding
+        # (189.99998 becomes 189 as in ComfyUI), text chunks as PngInfo writes them.
+        text = None if _metadata_disabled() else _media.png_text(prompt, extra_pnginfo)
+        _media.save_png_batch(images, paths, self.compress_level, text)
         return {"ui": {"images": results}}
 
 

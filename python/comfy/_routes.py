@@ -1,11 +1,14 @@
 """Routes answered by Python (run on the main thread, called by the native server): node
-definitions and model folder listings (spec sections 2.2 and 2.4), and the Pillow half of the file
-routes (spec section 2.5): `/view` re-encoding and the `/upload/mask` composite. The native side has
-already resolved and checked every path it passes here."""
+definitions and model folder listings (spec sections 2.2 and 2.4), and the image half of the file
+routes (spec section 2.5): `/view` re-encoding and the `/upload/mask` composite, decoded and encoded
+by comfy._media (native; Pillow decodes what libpng should not). The native side has already
+resolved and checked every path it passes here."""
 import io
 import json
 import logging
 import os
+
+import numpy as np
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -48,68 +51,129 @@ def _first_values(query):
     return out
 
 
+def _preview_params(q):
+    """ComfyUI's reading of `preview=fmt;quality` and `channel`: (format, quality, force RGB)."""
+    info = q["preview"].split(";")
+    fmt = info[0]
+    if fmt not in ("webp", "jpeg") or "a" in q.get("channel", ""):
+        fmt = "webp"
+    quality = int(info[-1]) if info[-1].isdigit() else 90
+    return fmt, quality, fmt == "jpeg" or q.get("channel", "") == "rgb"
+
+
+def _view_native(decoded, q):
+    """view_image for a PNG decoded natively (L, LA, RGB or RGBA pixels), encoded natively."""
+    from comfy import _media
+    if "preview" in q:
+        fmt, quality, rgb = _preview_params(q)
+        if fmt == "jpeg":
+            return 200, "image/jpeg", _media.encode_jpeg(decoded.to_mode("RGB"), quality)
+        # Pillow's WebP writer turns L into RGB and LA into RGBA (LA carries transparency).
+        mode = "RGB" if rgb or decoded.mode in ("L", "RGB") else "RGBA"
+        return 200, "image/webp", _media.encode_webp(decoded.to_mode(mode), quality)
+    if q.get("channel", "rgba") == "rgb":
+        out = decoded.to_mode("RGB")
+    else:  # "a": black RGB carrying the source alpha, only RGBA sources have one (as in ComfyUI)
+        out = np.zeros(decoded.pixels.shape[:2] + (4,), np.uint8)
+        out[..., 3] = decoded.pixels[..., 3] if decoded.mode == "RGBA" else 255
+    return 200, "image/png", _media.encode_png(out, 6)  # Pillow's default level
+
+
+def _view_pillow(path, q):
+    """view_image through Pillow's decoder (non-PNG files and unusual PNGs), encoded natively where
+    the converted image allows (comfy._media.encode_pil)."""
+    from PIL import Image
+    from comfy import _media
+    with Image.open(path) as img:
+        if "preview" in q:
+            fmt, quality, rgb = _preview_params(q)
+            if rgb:
+                img = img.convert("RGB")
+            return 200, "image/" + fmt, _media.encode_pil(img, fmt, quality=quality)
+        channel = q.get("channel", "rgba")
+        if channel == "rgb":
+            if img.mode == "RGBA":
+                r, g, b, _ = img.split()
+                out = Image.merge("RGB", (r, g, b))
+            else:
+                out = img.convert("RGB")
+        else:  # "a": black RGB carrying the source alpha (opaque when there is none)
+            alpha = img.split()[3] if img.mode == "RGBA" else Image.new("L", img.size, 255)
+            out = Image.new("RGBA", img.size)
+            out.putalpha(alpha)
+        return 200, "image/png", _media.encode_pil(out, "PNG")
+
+
 def view_image(path, query):
     """GET /view with `preview` or `channel=rgb|a` (server.py view_image): the re-encoded image as
-    (status, content type, bytes). Images Pillow cannot decode are a 400 (ComfyUI: 500)."""
-    from PIL import Image
-
+    (status, content type, bytes). PNGs decode natively (libpng) unless Pillow's result could
+    differ; everything is encoded natively. Images that cannot be decoded are a 400 (ComfyUI: 500)."""
+    from comfy import _media
     q = _first_values(query)
     try:
-        with Image.open(path) as img:
-            if "preview" in q:
-                info = q["preview"].split(";")
-                fmt = info[0]
-                if fmt not in ("webp", "jpeg") or "a" in q.get("channel", ""):
-                    fmt = "webp"
-                quality = int(info[-1]) if info[-1].isdigit() else 90
-                if fmt == "jpeg" or q.get("channel", "") == "rgb":
-                    img = img.convert("RGB")
-                buf = io.BytesIO()
-                img.save(buf, format=fmt, quality=quality)
-                return 200, "image/" + fmt, buf.getvalue()
-            channel = q.get("channel", "rgba")
-            if channel == "rgb":
-                if img.mode == "RGBA":
-                    r, g, b, _ = img.split()
-                    out = Image.merge("RGB", (r, g, b))
-                else:
-                    out = img.convert("RGB")
-            else:  # "a": black RGB carrying the source alpha (opaque when there is none)
-                alpha = img.split()[3] if img.mode == "RGBA" else Image.new("L", img.size, 255)
-                out = Image.new("RGBA", img.size)
-                out.putalpha(alpha)
-            buf = io.BytesIO()
-            out.save(buf, format="PNG")
-            return 200, "image/png", buf.getvalue()
+        decoded = _media.decode_file(path)
+        if decoded is not None:
+            return _view_native(decoded, q)
+        return _view_pillow(path, q)
     except Exception as e:  # undecodable, truncated, decompression bomb, bad quality value
         logging.warning("/view: cannot re-encode %r: %s", os.path.basename(path), e)
         return 400, TEXT_TYPE, f"cannot decode or re-encode the image: {e}".encode()
 
 
+def _mask_alpha(mask_bytes):
+    """The uploaded mask's alpha as Pillow's .convert("RGBA").getchannel("A") gives it."""
+    from PIL import Image
+    from comfy import _media
+    decoded = _media.decode_png(mask_bytes)
+    if decoded is not None:
+        return decoded.to_mode("RGBA")[..., 3]
+    with Image.open(io.BytesIO(mask_bytes)) as mask:
+        return np.asarray(mask.convert("RGBA").getchannel("A"))
+
+
 def composite_mask(original, mask_bytes, target_ext):
     """POST /upload/mask (server.py upload_mask): the original converted to RGBA with its alpha
     replaced by the uploaded image's alpha, its PNG text chunks kept, encoded in the format of the
-    target name's extension (Pillow picks it from the path in ComfyUI; PNG, compress level 4)."""
+    target name's extension (Pillow picks it from the path in ComfyUI; PNG, compress level 4).
+    PNG originals decode natively when they can, and PNG output is encoded natively."""
     from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
+    from comfy import _media
 
     fmt = Image.registered_extensions().get(target_ext.lower()) if target_ext else None
     if fmt is None:
         return 400, TEXT_TYPE, f"unknown image file extension {target_ext!r}".encode()
     try:
-        with Image.open(original) as original_pil:
-            metadata = PngInfo()
-            for key, value in getattr(original_pil, "text", {}).items():
-                metadata.add_text(key, value)
-            rgba = original_pil.convert("RGBA")
-            mask = Image.open(io.BytesIO(mask_bytes)).convert("RGBA")
-            rgba.putalpha(mask.getchannel("A"))
-            buf = io.BytesIO()
-            rgba.save(buf, format=fmt, compress_level=4, pnginfo=metadata)
-            return 200, "image/png", buf.getvalue()
+        decoded = _media.decode_file(original) if fmt == "PNG" else None
+        if decoded is not None:
+            rgba, text = decoded.to_mode("RGBA"), decoded.text
+        else:
+            with Image.open(original) as original_pil:
+                text = _media.text_entries(getattr(original_pil, "text", {}))
+                converted = original_pil.convert("RGBA")
+            if fmt != "PNG" or "icc_profile" in converted.info:
+                return _composite_pillow(converted, mask_bytes, fmt, text)
+            rgba = np.array(converted)
+        alpha = _mask_alpha(mask_bytes)
+        if alpha.shape != rgba.shape[:2]:
+            raise ValueError("images do not match")  # Pillow's putalpha message
+        rgba = np.ascontiguousarray(rgba)
+        rgba[..., 3] = alpha
+        return 200, "image/png", _media.encode_png(rgba, 4, text)
     except Exception as e:
         logging.warning("/upload/mask: cannot composite onto %r: %s", os.path.basename(original), e)
         return 400, TEXT_TYPE, f"cannot composite the mask: {e}".encode()
+
+
+def _composite_pillow(rgba, mask_bytes, fmt, text):
+    """composite_mask entirely in Pillow, for targets other than PNG (or PNGs whose ICC profile
+    Pillow would carry over)."""
+    from PIL import Image
+    from comfy import _media
+    mask = Image.open(io.BytesIO(mask_bytes)).convert("RGBA")
+    rgba.putalpha(mask.getchannel("A"))
+    buf = io.BytesIO()
+    rgba.save(buf, format=fmt, compress_level=4, pnginfo=_media._pnginfo(text))
+    return 200, "image/png", buf.getvalue()
 
 
 def _model_files(folder_paths, folder):

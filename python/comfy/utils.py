@@ -6,7 +6,6 @@ attribute paths. The helpers give ComfyUI's results for the same inputs.
 Safetensors files are read and written with the `safetensors` package when it is installed, and
 otherwise by the small reader/writer below (the format is a JSON header and raw little-endian
 tensor bytes); other checkpoint files go through torch.load(weights_only=True)."""
-import io
 import itertools
 import json
 import math
@@ -48,17 +47,16 @@ class ProgressBar:
 
 
 def encode_preview(preview):
-    """(format, PIL image, max_size) -> (1 JPEG | 2 PNG, bytes), as ComfyUI's preview encoder."""
+    """(format, PIL image, max_size) -> (1 JPEG | 2 PNG, bytes), as ComfyUI's preview encoder: Pillow
+    resizes (bilinear, aspect kept), the encoding is native (PNG level 1, JPEG quality 95)."""
     from PIL import Image, ImageOps
+    from comfy import _media
     image_type, image, max_size = preview
     if max_size is not None:
         image = ImageOps.contain(image, (max_size, max_size), Image.Resampling.BILINEAR)
-    buf = io.BytesIO()
     if image_type == "PNG":
-        image.save(buf, format="PNG", compress_level=1)
-        return 2, buf.getvalue()
-    image.convert("RGB").save(buf, format="JPEG", quality=95)
-    return 1, buf.getvalue()
+        return 2, _media.encode_pil(image, "PNG", compress_level=1)
+    return 1, _media.encode_pil(image.convert("RGB"), "JPEG", quality=95)
 
 
 def _native_hook(value, total, preview_image, prompt_id=None, node_id=None):

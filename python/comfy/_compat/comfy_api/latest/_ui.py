@@ -99,6 +99,15 @@ class ImageSaveHelper:
         return PILImage.fromarray(np.clip(255.0 * image_tensor.cpu().numpy(), 0, 255).astype(np.uint8))
 
     @staticmethod
+    def _png_text(cls):
+        """_create_png_metadata's text as entries for the native PNG writer (None: no metadata)."""
+        hidden = _hidden(cls)
+        if _metadata_disabled() or hidden is None:
+            return None
+        from comfy import _media
+        return _media.png_text(hidden.prompt or None, hidden.extra_pnginfo or None)
+
+    @staticmethod
     def _create_png_metadata(cls):
         """PNG text chunks "prompt" and one per extra_pnginfo key, unless metadata is disabled."""
         hidden = _hidden(cls)
@@ -153,15 +162,16 @@ class ImageSaveHelper:
         """One PNG per image of the batch; -> the saved files."""
         full_output_folder, filename, counter, subfolder, _ = _folder_paths().get_save_image_path(
             filename_prefix, _get_directory_by_folder_type(folder_type), images[0].shape[1], images[0].shape[0])
-        metadata = ImageSaveHelper._create_png_metadata(cls)
-        results = []
-        for batch_number, image_tensor in enumerate(images):
-            img = ImageSaveHelper._convert_tensor_to_pil(image_tensor)
+        from comfy import _media
+        results, paths = [], []
+        for batch_number in range(len(images)):
             name = filename.replace("%batch_num%", str(batch_number))
             file = f"{name}_{counter:05}_.png"
-            img.save(os.path.join(full_output_folder, file), pnginfo=metadata, compress_level=compress_level)
+            paths.append(os.path.join(full_output_folder, file))
             results.append(SavedResult(file, subfolder, folder_type))
             counter += 1
+        # Encoded natively, the batch in parallel; same pixels and text chunks as the PngInfo above.
+        _media.save_png_batch(images, paths, compress_level, ImageSaveHelper._png_text(cls))
         return results
 
     @staticmethod
