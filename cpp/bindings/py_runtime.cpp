@@ -172,11 +172,20 @@ NodeResult PythonRuntime::execute(const NodeCall& call) {
     }
   } else if (kind == "interrupted") {
     r.kind = NodeResult::Interrupted;
+  } else if (kind == "pending") {
+    r.kind = NodeResult::Pending;
   } else {
     r.kind = NodeResult::Error;
     r.error = to_json(res[1]);
   }
   return r;
+}
+
+std::vector<std::string> PythonRuntime::wait_async(double timeout_s) {
+  pyb::gil_scoped_acquire gil;
+  std::vector<std::string> done;
+  for (auto id : helpers_.attr("wait_async")(timeout_s)) done.push_back(pyb::cast<std::string>(id));
+  return done;
 }
 
 LazyCheck PythonRuntime::check_lazy(const NodeCall& call) {

@@ -26,6 +26,7 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   void end_prompt() override;
   Json is_changed(const NodeCall& call, bool record) override;
   NodeResult execute(const NodeCall& call) override;
+  std::vector<std::string> wait_async(double timeout_s) override;
   LazyCheck check_lazy(const NodeCall& call) override;
   NodeResult resolve_expansion(const NodeCall& call,
                                const std::unordered_map<std::string, std::shared_ptr<OutputHandle>>& sources) override;

@@ -101,6 +101,22 @@ void ExecutionList::complete(const std::string& id) {
     if (--blocks_[d] == 0 && !done_[d]) ready_.insert(d);
 }
 
+void ExecutionList::block_external(const std::string& id) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return;
+  ++blocks_[it->second];
+  ready_.erase(it->second);
+  ++external_;
+}
+
+void ExecutionList::unblock_external(const std::string& id) {
+  auto it = index_.find(id);
+  if (it == index_.end() || external_ == 0) return;
+  size_t i = it->second;
+  --external_;
+  if (--blocks_[i] == 0 && !done_[i]) ready_.insert(i);
+}
+
 std::string ExecutionList::first_remaining() const {
   for (size_t i = 0; i < order_.size(); ++i)
     if (!done_[i]) return order_[i];

@@ -31,6 +31,11 @@ class ExecutionList {
   // Adds a node (an output created by expansion, say) if it is not listed yet.
   void add_node(const std::string& id);
   bool contains(const std::string& id) const { return index_.count(id) > 0; }
+  // An async node left pending (its tasks still run) is not ready until unblocked
+  // (ComfyUI's add_external_block).
+  void block_external(const std::string& id);
+  void unblock_external(const std::string& id);
+  bool has_external_blocks() const { return external_ > 0; }
   std::string first_remaining() const;
   // Nodes still waiting, in insertion order (for cycle reports).
   std::vector<std::string> remaining() const;
@@ -48,6 +53,7 @@ class ExecutionList {
   std::vector<bool> output_, first_, done_;
   std::set<size_t> ready_;
   size_t remaining_ = 0;
+  size_t external_ = 0;
 };
 
 }  // namespace comfy

@@ -251,22 +251,31 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
     run.executed.push_back(id);
     return Outcome::Success;
   }
-  run.start_progress(id);
-  {
-    std::lock_guard lk(state_mu_);
-    last_node_ = display;
+  if (run.pending_async.erase(id)) {
+    r = runtime_.execute(call);  // an async node resumed: its finished tasks' results (§6.3 step 2)
+  } else {
+    run.start_progress(id);
+    {
+      std::lock_guard lk(state_mu_);
+      last_node_ = display;
+    }
+    run.to_client("executing", {{"node", id}, {"display_node", display}, {"prompt_id", run.pid()}});
+    if (call.def->has_check_lazy) {
+      Outcome o = check_lazy(run, list, call, failure);
+      if (o != Outcome::Success) return o;
+    }
+    if (take_interrupt()) r.kind = NodeResult::Interrupted;
+    else r = runtime_.execute(call);
   }
-  run.to_client("executing", {{"node", id}, {"display_node", display}, {"prompt_id", run.pid()}});
-  if (call.def->has_check_lazy) {
-    Outcome o = check_lazy(run, list, call, failure);
-    if (o != Outcome::Success) return o;
-  }
-  if (take_interrupt()) r.kind = NodeResult::Interrupted;
-  else r = runtime_.execute(call);
   if (!r.block_messages.empty()) {
     Json executed = Json::array();
     for (const auto& e : run.executed) executed.push_back(e);
     for (const auto& msg : r.block_messages) ex_block_message(run, id, msg, executed);
+  }
+  if (r.kind == NodeResult::Pending) {  // its tasks run while other nodes do
+    run.pending_async.insert(id);
+    list.block_external(id);
+    return Outcome::Pending;
   }
   if (r.kind != NodeResult::Ok) {
     failure = std::move(r);
@@ -305,6 +314,17 @@ std::optional<std::pair<std::string, NodeResult>> Executor::execute_list(Run& ru
       [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->is_async; });
   while (!list.empty()) {
     auto pick = list.pick();
+    if (!pick && list.has_external_blocks()) {
+      // Only async nodes are left to wait for. Unlike ComfyUI, an interrupt does not wait for
+      // them: it is checked every 50 ms, and the pending tasks are cancelled at the prompt's end.
+      if (take_interrupt()) {
+        NodeResult r;
+        r.kind = NodeResult::Interrupted;
+        return std::make_pair(run.real_of(*run.pending_async.begin()), std::move(r));
+      }
+      for (const auto& id : runtime_.wait_async(0.05)) list.unblock_external(id);
+      continue;
+    }
     if (!pick) {  // nothing runnable: a cycle (static ones are caught by validation)
       auto remaining = list.remaining();
       std::string at = remaining.front();

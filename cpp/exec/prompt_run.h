@@ -34,6 +34,7 @@ struct PromptRun {
   std::unordered_set<std::string> pending_expansion;      // re-entered to resolve their results
   std::unordered_map<std::string, std::vector<std::pair<std::string, int>>> expansion_links;
   std::unordered_map<std::string, Json> expansion_ui;     // UI an expanding node produced
+  std::unordered_set<std::string> pending_async;           // async nodes whose tasks still run
 
   std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs;
   std::unordered_map<std::string, std::string> keys;

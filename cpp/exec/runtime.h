@@ -36,7 +36,9 @@ struct NodeCall {
 };
 
 struct NodeResult {
-  enum Kind { Ok, Error, Interrupted } kind = Ok;
+  // Pending: an async node whose tasks are still running; execute() is called again (without
+  // new inputs being evaluated) once wait_async() reports the node, and then collects them.
+  enum Kind { Ok, Error, Interrupted, Pending } kind = Ok;
   std::shared_ptr<OutputHandle> outputs;
   Json ui;     // the node's UI dict, null when it has none
   Json error;  // Error: {exception_message, exception_type, traceback, current_inputs}
@@ -62,6 +64,9 @@ class NodeRuntime : public NodeDefSource {
   // result is also written into the prompt nodes see as PROMPT, as ComfyUI does.
   virtual Json is_changed(const NodeCall& call, bool record) = 0;
   virtual NodeResult execute(const NodeCall& call) = 0;
+  // Runs pending async nodes (on the prompt's event loop) until one of them has finished or
+  // `timeout_s` passed; returns the ids of the nodes whose tasks have all finished.
+  virtual std::vector<std::string> wait_async(double timeout_s) = 0;
   // check_lazy_status on the node instance (list-mapped) with unevaluated lazy inputs as None.
   virtual LazyCheck check_lazy(const NodeCall& call) = 0;
   // Re-entry of an expanded node: its stored results with links replaced by the outputs of

@@ -2,6 +2,8 @@
 ComfyUI's list mapping and result merging (spec section 6.4), evaluates IS_CHANGED and
 VALIDATE_INPUTS, and formats exceptions like ComfyUI's execution_error. Called by comfy._core
 with the GIL held; everything here runs on the executor thread or the Python thread."""
+import asyncio
+import contextvars
 import inspect
 import logging
 import traceback
@@ -12,12 +14,15 @@ MAPPINGS = {}  # merged NODE_CLASS_MAPPINGS, set by the app
 _objects = {}  # (node_id, class_type) -> node instance, kept across prompts
 _ctx = {"prompt_id": None, "prompt": {}, "extra_data": {}}
 _hidden_specs = {}  # class -> its hidden input dict, for the current prompt only
-_executing = [None]  # node id whose function is running (the executing context)
-_executing_index = [0]
+# (node id, list index) of the node function running in this context. A context variable, so an
+# async node's tasks keep their own node while other nodes run (ComfyUI's CurrentNodeContext).
+_executing = contextvars.ContextVar("comfy_native_executing", default=(None, 0))
+# node id -> (results with unfinished tasks, call data): async nodes left PENDING (spec §6.3 step 7)
+_pending_async = {}
 
 
 def executing_node():
-    return _executing[0]
+    return _executing.get()[0]
 
 
 def _type_json(t):
@@ -115,7 +120,13 @@ def end_prompt():
     _refs.clear()
     _pending_subgraph.clear()
     loop = _ctx.pop("loop", None)
+    tasks = [t for results, _ in _pending_async.values() for t in results if isinstance(t, asyncio.Task)]
+    _pending_async.clear()
     if loop is not None:
+        if tasks:  # a failure or interrupt left async nodes running: cancel them, as asyncio.run does
+            for t in tasks:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         loop.close()
     _ctx.update(prompt_id=None, prompt={}, extra_data={})
 
@@ -126,16 +137,19 @@ def _resolve(value):
     hands coroutines to a short-lived thread instead."""
     if not inspect.isawaitable(value):
         return value
-    import asyncio
     import threading
     if threading.current_thread() is threading.main_thread():
         import concurrent.futures
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, _as_coroutine(value)).result()
+    return _prompt_loop().run_until_complete(value)
+
+
+def _prompt_loop():
     loop = _ctx.get("loop")
     if loop is None or loop.is_closed():
         loop = _ctx["loop"] = asyncio.new_event_loop()
-    return loop.run_until_complete(value)
+    return loop
 
 
 async def _as_coroutine(awaitable):
@@ -144,9 +158,10 @@ async def _as_coroutine(awaitable):
 
 def executing_context():
     """(prompt_id, node_id, list_index) of the running node function, or None."""
-    if _executing[0] is None:
+    node_id, index = _executing.get()
+    if node_id is None:
         return None
-    return (_ctx["prompt_id"], _executing[0], _executing_index[0])
+    return (_ctx["prompt_id"], node_id, index)
 
 
 def retain_objects(keep):
@@ -212,10 +227,13 @@ def _set_graph_prefix(root, index):
         builder.set_default_prefix(root, index, 0)
 
 
-def _map_over_list(target, func_name, data, input_is_list, check_interrupt, blocked=None, prefix_root=None):
+def _map_over_list(target, func_name, data, input_is_list, check_interrupt, blocked=None, prefix_root=None,
+                   defer_async=False):
     """ComfyUI's list mapping: one call per index (shorter lists repeat their last element), or one
     call with whole lists for INPUT_IS_LIST. A call that receives an ExecutionBlocker is skipped and
-    yields the blocker; a blocker's message is recorded in `blocked` and a silent one propagates."""
+    yields the blocker; a blocker's message is recorded in `blocked` and a silent one propagates.
+    With `defer_async`, a call returning a coroutine yields a task on the prompt's loop instead of
+    its result (the caller decides whether the node is PENDING)."""
     func = getattr(target, func_name)
 
     def call(inputs, index):
@@ -229,10 +247,17 @@ def _map_over_list(target, func_name, data, input_is_list, check_interrupt, bloc
                     blocked.append(v.message)
                     return _make_blocker(None)
                 return v
-        _executing_index[0] = index
-        if prefix_root is not None:
-            _set_graph_prefix(prefix_root, index)
-        return _resolve(func(**inputs))
+        token = _executing.set((_executing.get()[0], index))
+        try:
+            if prefix_root is not None:
+                _set_graph_prefix(prefix_root, index)
+            value = func(**inputs)
+            if defer_async and inspect.isawaitable(value):
+                # The task copies this context: it reports progress as this node and call.
+                return _prompt_loop().create_task(_as_coroutine(value))
+            return _resolve(value)
+        finally:
+            _executing.reset(token)
 
     if input_is_list:
         return [call(data, 0)]
@@ -414,19 +439,49 @@ def _error(ex, data):
     }
 
 
+def _task_results(returns):
+    """Finished tasks replaced by their results; the first exception is raised (ComfyUI)."""
+    return [r.result() if isinstance(r, asyncio.Task) else r for r in returns]
+
+
+def wait_async(timeout):
+    """Runs the prompt's loop until an async node's tasks have all finished, or `timeout` seconds.
+    Returns the ids of the nodes whose tasks are all done (they become ready to resume)."""
+    def finished():
+        return [nid for nid, (results, _) in _pending_async.items()
+                if all(t.done() for t in results if isinstance(t, asyncio.Task))]
+    done = finished()
+    if done or not _pending_async:
+        return done
+    waiting = {t for results, _ in _pending_async.values() for t in results
+               if isinstance(t, asyncio.Task) and not t.done()}
+    _prompt_loop().run_until_complete(asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED))
+    return finished()
+
+
 def execute(node_id, class_type, inputs):
     cls = MAPPINGS[class_type]
     data = None
     blocked = []
     try:
-        data = _call_data(cls, node_id, inputs, _ctx["prompt"])
-        obj = _instance(node_id, class_type, cls)
-        _executing[0] = node_id
-        try:
-            returns = _map_over_list(obj, cls.FUNCTION, data, getattr(cls, "INPUT_IS_LIST", False), True, blocked,
-                                     prefix_root=node_id)
-        finally:
-            _executing[0] = None
+        if node_id in _pending_async:  # resuming an async node: collect its results (spec §6.3 step 2)
+            returns, data = _pending_async.pop(node_id)
+            returns = _task_results(returns)
+        else:
+            data = _call_data(cls, node_id, inputs, _ctx["prompt"])
+            obj = _instance(node_id, class_type, cls)
+            token = _executing.set((node_id, 0))
+            try:
+                returns = _map_over_list(obj, cls.FUNCTION, data, getattr(cls, "INPUT_IS_LIST", False), True,
+                                         blocked, prefix_root=node_id, defer_async=True)
+            finally:
+                _executing.reset(token)
+            if any(isinstance(r, asyncio.Task) for r in returns):
+                _prompt_loop().run_until_complete(asyncio.sleep(0))  # one tick, as ComfyUI gives
+                if not all(r.done() for r in returns if isinstance(r, asyncio.Task)):
+                    _pending_async[node_id] = (returns, data)
+                    return ("pending", None, None, blocked)
+                returns = _task_results(returns)
         output, ui, subgraphs = _outputs_from_returns(cls, returns)
         if subgraphs is None:
             return ("ok", output, ui if ui else None, blocked)
@@ -482,11 +537,11 @@ def check_lazy(node_id, class_type, inputs, missing):
     try:
         data = _call_data(cls, node_id, inputs, _ctx["prompt"])
         obj = _instance(node_id, class_type, cls)
-        _executing[0] = node_id
+        token = _executing.set((node_id, 0))
         try:
             results = _map_over_list(obj, "check_lazy_status", data, getattr(cls, "INPUT_IS_LIST", False), True)
         finally:
-            _executing[0] = None
+            _executing.reset(token)
         wanted = dict.fromkeys(x for r in results if isinstance(r, list) for x in r)
         missing = set(missing)
         return ("ok", [x for x in wanted if isinstance(x, str) and (x not in data or x in missing)])

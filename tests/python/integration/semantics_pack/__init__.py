@@ -247,6 +247,89 @@ class SemExpandCycle:
         return {"result": (b.out(0),), "expand": graph.finalize()}
 
 
+class SemAsyncWork:
+    """async node with a constant input: records when it starts and ends, reports progress
+    (ProgressBar) after each of `steps` sleeps, then returns value + 1."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0}), "seconds": ("FLOAT", {"default": 0.1}),
+                             "steps": ("INT", {"default": 1, "min": 1}), "tag": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    async def run(self, value, seconds, steps, tag):
+        import comfy.utils
+        RUNS.append(("start", tag))
+        bar = comfy.utils.ProgressBar(steps)
+        for _ in range(steps):
+            await asyncio.sleep(seconds / steps)
+            bar.update(1)
+        RUNS.append(("end", tag))
+        return (value + 1,)
+
+
+class SemAsyncTimeout:
+    """async node that gives up after `timeout` seconds (asyncio.wait_for raises TimeoutError)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0}), "timeout": ("FLOAT", {"default": 0.05})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    async def run(self, value, timeout):
+        await asyncio.wait_for(asyncio.sleep(30), timeout)
+        return (value,)
+
+
+class SemAsyncExpand:
+    """async node that, after an await, expands into `count` SemAddOne nodes."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0}), "count": ("INT", {"default": 2, "min": 1})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    async def run(self, value, count):
+        from comfy_execution.graph_utils import GraphBuilder
+        graph = GraphBuilder()  # built before the await: the id prefix is this node's
+        last = None
+        for _ in range(count):
+            last = graph.node("SemAddOne", value=value if last is None else last.out(0))
+        await asyncio.sleep(0.05)
+        RUNS.append(("expand", value))
+        return {"result": (last.out(0),), "expand": graph.finalize()}
+
+
+class SemCollect:
+    """Output node: shows the INT inputs it received (a, b, c) and the calls recorded since the last show."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"a": ("INT", {"forceInput": True})},
+                "optional": {"b": ("INT", {"forceInput": True}), "c": ("INT", {"forceInput": True})}}
+
+    RETURN_TYPES = ()
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    NOT_IDEMPOTENT = True
+    CATEGORY = CATEGORY
+
+    def run(self, a, b=None, c=None):
+        runs = [list(r) for r in RUNS]
+        RUNS.clear()
+        return {"ui": {"value": [a, b, c], "runs": runs}}
+
+
 NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemLazySelect, SemValue, SemShow, SemBlock, SemRange, SemDouble,
                                                SemSum, SemAsyncSleep, SemAsyncFail, SemAddOne, SemExpandChain,
-                                               SemExpandNested, SemExpandCycle)}
+                                               SemExpandNested, SemExpandCycle, SemAsyncWork, SemAsyncTimeout,
+                                               SemAsyncExpand, SemCollect)}
