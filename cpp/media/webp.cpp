@@ -13,6 +13,8 @@ std::string encode_webp(const Pixels& img, float quality, bool lossless) {
   config.quality = quality;
   config.lossless = lossless ? 1 : 0;
   config.method = 4;  // Pillow's default `method`
+  // A second thread for the analysis pass: the same bytes (checked), less latency for /view.
+  config.thread_level = 1;
   if (!WebPValidateConfig(&config)) throw MediaError("invalid WebP configuration (quality must be 0..100)");
 
   WebPPicture pic;
