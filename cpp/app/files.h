@@ -1,7 +1,8 @@
 // File routes (spec §2.5, §13): GET /view, POST /upload/image, POST /upload/mask, each also under
 // /api. Plain files are served natively (Range, ETag/Last-Modified, 304); image re-encoding
-// (`preview`, `channel=rgb|a`) and the mask composite run on the Python thread with Pillow
-// (python/comfy/_routes.py, route names "/view:image" and "/upload/mask:composite").
+// (`preview`, `channel=rgb|a`) and the mask composite run on the Python thread (comfy._media: native
+// encoders, libpng or Pillow to decode; python/comfy/_routes.py, route names "/view:image" and
+// "/upload/mask:composite").
 //
 // Every path built from a request goes through the helpers below before the filesystem sees it:
 // names are checked for NUL, control characters, backslashes and overlong components, joined and
