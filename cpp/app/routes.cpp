@@ -139,7 +139,10 @@ void get_history(App& app, RouteRequest& r, Responder resp) {
   std::optional<int64_t> max_items, offset;
   if (!parse_int_param(r.req.query_value("max_items"), max_items) || !parse_int_param(r.req.query_value("offset"), offset))
     return resp.send(Response::error_envelope(400, "invalid_query", "max_items and offset must be integers", r.req.raw_query));
-  resp.send(Response::json(app.queue.history_json(max_items, offset)));
+  Response out;
+  out.content_type = "application/json; charset=utf-8";
+  out.body = app.queue.history_dump(max_items, offset);
+  resp.send(std::move(out));
 }
 
 void get_history_item(App& app, RouteRequest& r, Responder resp) {

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <unordered_map>
+#include <vector>
 
 namespace comfy {
 namespace {
@@ -143,14 +146,85 @@ std::string py_dumps(const Json& value) {
   return out;
 }
 
-bool parse_json(const std::string& text, Json& out, std::string* error) {
-  try {
-    out = Json::parse(text);
+namespace {
+// nlohmann's DOM parser inserts every key with ordered_map::operator[], a linear search, so a
+// 1,000-node prompt costs ~500,000 string compares. This builder appends keys to the object's
+// vector and, once an object has more than a few keys, looks duplicates up in a hash index
+// (duplicate keys keep their first position and the last value, as json.loads' dict does).
+class OrderedDomBuilder {
+ public:
+  explicit OrderedDomBuilder(Json& root) : root_(root) {}
+  bool null() { put(nullptr); return true; }
+  bool boolean(bool v) { put(v); return true; }
+  bool number_integer(Json::number_integer_t v) { put(v); return true; }
+  bool number_unsigned(Json::number_unsigned_t v) { put(v); return true; }
+  bool number_float(Json::number_float_t v, const std::string&) { put(v); return true; }
+  bool string(std::string& v) { put(std::move(v)); return true; }
+  bool binary(Json::binary_t& v) { put(Json::binary(std::move(v))); return true; }
+  bool start_object(std::size_t) { open(put(Json::object())); return true; }
+  bool start_array(std::size_t) { open(put(Json::array())); return true; }
+  bool end_object() { close(); return true; }
+  bool end_array() { close(); return true; }
+  bool key(std::string& k) {
+    auto& obj = static_cast<Items&>(stack_.back().value->get_ref<Json::object_t&>());
+    auto& index = stack_.back().index;
+    if (!index) {
+      for (auto& item : obj)
+        if (item.first == k) return slot_ = &item.second, true;
+      if (obj.size() >= 8) {
+        index = std::make_unique<std::unordered_map<std::string, size_t>>();
+        for (size_t i = 0; i < obj.size(); ++i) index->emplace(obj[i].first, i);
+      }
+    } else if (auto it = index->find(k); it != index->end()) {
+      return slot_ = &obj[it->second].second, true;
+    }
+    if (index) index->emplace(k, obj.size());
+    obj.emplace_back(std::move(k), Json());
+    slot_ = &obj.back().second;
     return true;
-  } catch (const std::exception& e) {
-    if (error) *error = e.what();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
+    error_ = ex.what();
     return false;
   }
+  const std::string& error() const { return error_; }
+
+ private:
+  using Items = std::vector<std::pair<const std::string, Json>>;  // ordered_map's base
+  struct Frame {
+    Json* value;
+    std::unique_ptr<std::unordered_map<std::string, size_t>> index;
+  };
+  Json* put(Json v) {
+    if (stack_.empty()) return &(root_ = std::move(v));
+    Json& top = *stack_.back().value;
+    if (top.is_array()) {
+      auto& arr = top.get_ref<Json::array_t&>();
+      arr.push_back(std::move(v));
+      return &arr.back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+  void open(Json* v) { stack_.push_back(Frame{v, nullptr}); }
+  void close() { stack_.pop_back(); }
+
+  Json& root_;
+  std::vector<Frame> stack_;
+  Json* slot_ = nullptr;
+  std::string error_;
+};
+}  // namespace
+
+bool parse_json(const std::string& text, Json& out, std::string* error) {
+  Json parsed;
+  OrderedDomBuilder builder(parsed);
+  if (!Json::sax_parse(text, &builder)) {
+    if (error) *error = builder.error();
+    return false;
+  }
+  out = std::move(parsed);
+  return true;
 }
 }  // namespace comfy
 

@@ -150,19 +150,41 @@ std::optional<QueueItem> PromptQueue::running_item() const {
   return running_.begin()->second;
 }
 
-Json PromptQueue::history_json(std::optional<int64_t> max_items, std::optional<int64_t> offset_in) const {
+// Calls fn(id, entry) for the entries ComfyUI's get_history(max_items, offset) returns. Under mu_.
+template <class Fn>
+static void for_history(const std::list<std::pair<std::string, Json>>& history, std::optional<int64_t> max_items,
+                        std::optional<int64_t> offset_in, Fn fn) {
+  int64_t offset = offset_in.value_or(-1);
+  if (offset < 0 && max_items) offset = static_cast<int64_t>(history.size()) - *max_items;
+  int64_t i = 0, taken = 0;
+  for (const auto& [id, entry] : history) {
+    if (i++ < offset) continue;
+    fn(id, entry);
+    if (max_items && ++taken >= *max_items) break;
+  }
+}
+
+Json PromptQueue::history_json(std::optional<int64_t> max_items, std::optional<int64_t> offset) const {
   std::lock_guard lk(mu_);
   Json out = Json::object();
-  int64_t offset = offset_in.value_or(-1);
-  if (offset < 0 && max_items) offset = static_cast<int64_t>(history_.size()) - *max_items;
-  int64_t i = 0;
-  for (const auto& [id, entry] : history_) {
-    if (i >= offset) {
-      out[id] = entry;
-      if (max_items && static_cast<int64_t>(out.size()) >= *max_items) break;
-    }
-    ++i;
-  }
+  // Ids are unique: append to the object's vector instead of ordered_map's linear operator[].
+  auto& items = static_cast<std::vector<std::pair<const std::string, Json>>&>(out.get_ref<Json::object_t&>());
+  for_history(history_, max_items, offset, [&](const std::string& id, const Json& e) { items.emplace_back(id, e); });
+  return out;
+}
+
+std::string PromptQueue::history_dump(std::optional<int64_t> max_items, std::optional<int64_t> offset) const {
+  std::lock_guard lk(mu_);
+  std::string out = "{";
+  bool first = true;
+  for_history(history_, max_items, offset, [&](const std::string& id, const Json& e) {
+    if (!first) out += ", ";
+    first = false;
+    py_dumps_to(out, Json(id));
+    out += ": ";
+    py_dumps_to(out, e);
+  });
+  out += "}";
   return out;
 }
 

@@ -54,6 +54,9 @@ class PromptQueue {
   std::optional<QueueItem> running_item() const;
 
   Json history_json(std::optional<int64_t> max_items, std::optional<int64_t> offset) const;
+  // The same, serialised like json.dumps straight from the stored entries (no copy of each entry;
+  // GET /history with 10,000 entries is megabytes).
+  std::string history_dump(std::optional<int64_t> max_items, std::optional<int64_t> offset) const;
   Json history_entry(const std::string& prompt_id) const;  // {} when unknown
   void delete_history(const std::string& prompt_id);
   void wipe_history();

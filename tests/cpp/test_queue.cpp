@@ -49,6 +49,10 @@ TEST(PromptQueue, HistoryPagingAndSecretsStripped) {
   EXPECT_EQ(from1.begin().key(), "p1");
   EXPECT_EQ(q.history_json(std::nullopt, 9).size(), 0u);
   EXPECT_EQ(q.history_json(std::nullopt, std::nullopt).size(), 5u);
+  // The serialised form is exactly py_dumps of the JSON form, for every paging choice.
+  for (auto [m, o] : std::vector<std::pair<std::optional<int64_t>, std::optional<int64_t>>>{
+           {2, std::nullopt}, {2, 1}, {std::nullopt, 9}, {std::nullopt, std::nullopt}, {0, std::nullopt}, {std::nullopt, 3}})
+    EXPECT_EQ(q.history_dump(m, o), comfy::py_dumps(q.history_json(m, o)));
   auto e = q.history_entry("p0")["p0"];
   EXPECT_EQ(e["prompt"][3], (Json{{"client_id", "c"}}));
   EXPECT_EQ(std::vector<std::string>({"prompt", "outputs", "status", "meta"}),
