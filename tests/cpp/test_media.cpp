@@ -252,3 +252,48 @@ TEST(Batch, ParallelEqualsSequentialAndRethrows) {
   EXPECT_THROW(save_png_batch(batch.data(), n, h, w, c, {"/nonexistent-dir/a.png"}, opt), MediaError);
   EXPECT_THROW(write_file("/nonexistent-dir/a.png", "x"), FileError);
 }
+
+namespace {
+// An Adam7-interlaced PNG written by libpng's own writer (ours never interlaces).
+std::string libpng_write_interlaced(const std::vector<uint8_t>& px, int w, int h, int c) {
+  static constexpr int kType[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+                                  PNG_COLOR_TYPE_RGB_ALPHA};
+  std::string out;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  png_set_write_fn(
+      png, &out,
+      [](png_structp p, png_bytep data, size_t n) {
+        static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<char*>(data), n);
+      },
+      nullptr);
+  png_set_IHDR(png, info, w, h, 8, kType[c], PNG_INTERLACE_ADAM7, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_text text{};
+  text.compression = PNG_TEXT_COMPRESSION_zTXt;
+  text.key = const_cast<char*>("comment");
+  text.text = const_cast<char*>("caf\xE9");
+  png_set_text(png, info, &text, 1);
+  std::vector<png_bytep> rows(h);
+  for (int y = 0; y < h; ++y) rows[y] = const_cast<uint8_t*>(px.data()) + static_cast<size_t>(y) * w * c;
+  png_set_rows(png, info, rows.data());
+  png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return out;
+}
+}  // namespace
+
+TEST(PngDecoder, InterlacedAndZtxtFromLibpng) {
+  for (int c : {1, 2, 3, 4}) {
+    auto px = natural(19, 11, c, c + 20);
+    std::string png = libpng_write_interlaced(px, 19, 11, c);
+    auto d = decode_png(reinterpret_cast<const uint8_t*>(png.data()), png.size());
+    ASSERT_TRUE(d) << c;
+    EXPECT_EQ(d->channels, c);
+    EXPECT_EQ(d->pixels, px);
+    ASSERT_EQ(d->text.size(), 1u);
+    EXPECT_EQ(d->text[0].key, "comment");
+    EXPECT_EQ(d->text[0].value, "caf\xC3\xA9");  // latin-1 on disk, UTF-8 here
+    EXPECT_FALSE(d->text[0].itxt);
+  }
+}
