@@ -15,16 +15,25 @@ Routes:
 
 Jobs are views of what the server already keeps: pending and in-progress jobs come from the queue,
 finished ones from the history (success -> completed; error -> cancelled when the run recorded an
-`execution_interrupted` message, else failed). The native queue does not stamp
-`extra_data["create_time"]` at enqueue, so `create_time` is the client's value when it sent a
-number there, else (finished jobs) the timestamp of the run's `execution_start` message; pending
-and running jobs without one carry no `create_time` (None values are left out, as upstream does).
-Sensitive extra_data keys (Comfy.org tokens) are never shown.
+`execution_interrupted` message, else failed). Sensitive extra_data keys (Comfy.org tokens) are
+never shown; other None values are left out, as upstream does.
+
+`create_time`: newer ComfyUI stamps `extra_data["create_time"]` (ms) when POST /prompt enqueues;
+the native queue keeps ComfyUI 0.3.64's extra_data, which has none. Every job still needs one: the
+frontend's jobs schema (comfyui-frontend-package 1.58) requires a number, and one job without it
+fails the whole queue fetch (the queue panel then shows nothing running). So a job's create_time is
+the client's number in extra_data when it sent one; else the time (ms) this module first saw the
+job in the queue (the frontend lists jobs on the `status` message that follows every enqueue, so
+that is the enqueue time within a poll); else, for a finished job never seen queued, the timestamp
+of its `execution_start` message.
 """
+import collections
 import glob
 import hashlib
 import logging
 import os
+import threading
+import time
 import uuid
 
 from aiohttp import web
@@ -52,6 +61,31 @@ END_EVENTS = ("execution_success", "execution_error", "execution_interrupted")
 # --------------------------------------------------------------------------
 # Job objects
 # --------------------------------------------------------------------------
+
+class FirstSeen:
+    """prompt id -> the time (ms) a queued job without a client create_time was first listed.
+    Bounded: the oldest ids are forgotten first (the history keeps at most 10,000 prompts)."""
+
+    LIMIT = 20000
+
+    def __init__(self, clock=None):
+        self._times = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._clock = clock or (lambda: int(time.time() * 1000))
+
+    def mark(self, prompt_id):
+        with self._lock:
+            t = self._times.get(prompt_id)
+            if t is None:
+                t = self._times[prompt_id] = self._clock()
+                while len(self._times) > self.LIMIT:
+                    self._times.popitem(last=False)
+            return t
+
+    def get(self, prompt_id):
+        with self._lock:
+            return self._times.get(prompt_id)
+
 
 def _without_none(d):
     return {k: v for k, v in d.items() if v is not None}
@@ -175,9 +209,11 @@ def normalize_outputs(outputs):
     return out
 
 
-def queue_job(item, status, detail=False):
+def queue_job(item, status, detail=False, seen=None):
     number, prompt_id, prompt, extra_data = item[0], item[1], item[2], item[3]
     create_time, workflow_id = _metadata(extra_data)
+    if create_time is None and seen is not None:
+        create_time = seen.mark(prompt_id)
     job = _without_none({
         "id": prompt_id,
         "status": status,
@@ -192,7 +228,7 @@ def queue_job(item, status, detail=False):
     return job
 
 
-def history_job(prompt_id, entry, detail=False):
+def history_job(prompt_id, entry, detail=False, seen=None):
     number, _, prompt, extra_data = entry["prompt"][:4]
     create_time, workflow_id = _metadata(extra_data)
     status_info = entry.get("status")
@@ -218,6 +254,8 @@ def history_job(prompt_id, entry, detail=False):
         status = CANCELLED if interrupted else FAILED
     else:
         status = COMPLETED
+    if create_time is None and seen is not None:
+        create_time = seen.get(prompt_id)
     if create_time is None and _is_number(start):
         create_time = start
     count, previewable, preview = summarize_outputs(outputs)
@@ -254,17 +292,17 @@ def _sort_key(sort_by):
 
 
 def list_jobs(running, pending, history, statuses=None, workflow_id=None, sort_by="created_at",
-              sort_order="desc", limit=None, offset=0):
+              sort_order="desc", limit=None, offset=0, seen=None):
     """-> (page of jobs, total matching)."""
     wanted = ALL_STATUSES if statuses is None else statuses
     jobs = []
     if IN_PROGRESS in wanted:
-        jobs += [queue_job(item, IN_PROGRESS) for item in running]
+        jobs += [queue_job(item, IN_PROGRESS, seen=seen) for item in running]
     if PENDING in wanted:
-        jobs += [queue_job(item, PENDING) for item in pending]
+        jobs += [queue_job(item, PENDING, seen=seen) for item in pending]
     if HISTORY_STATUSES.intersection(wanted):
         for prompt_id, entry in history.items():
-            job = history_job(prompt_id, entry)
+            job = history_job(prompt_id, entry, seen=seen)
             if job["status"] in wanted:
                 jobs.append(job)
     if workflow_id:
@@ -277,15 +315,15 @@ def list_jobs(running, pending, history, statuses=None, workflow_id=None, sort_b
     return jobs, total
 
 
-def find_job(job_id, running, pending, history):
+def find_job(job_id, running, pending, history, seen=None):
     if job_id in history:
-        return history_job(job_id, history[job_id], detail=True)
+        return history_job(job_id, history[job_id], detail=True, seen=seen)
     for item in running:
         if item[1] == job_id:
-            return queue_job(item, IN_PROGRESS, detail=True)
+            return queue_job(item, IN_PROGRESS, detail=True, seen=seen)
     for item in pending:
         if item[1] == job_id:
-            return queue_job(item, PENDING, detail=True)
+            return queue_job(item, PENDING, detail=True, seen=seen)
     return None
 
 
@@ -399,6 +437,7 @@ def register(prompt_server):
     routes = prompt_server.routes
     queue = prompt_server.prompt_queue
     subgraphs = SubgraphIndex()
+    seen = FirstSeen()
 
     def current_queue():
         running, pending = queue.get_current_queue()
@@ -435,7 +474,7 @@ def register(prompt_server):
             return _error(problem)
         running, pending = current_queue()
         history = queue.get_history()
-        jobs, total = list_jobs(running, pending, history, **params)
+        jobs, total = list_jobs(running, pending, history, seen=seen, **params)
         offset, limit = params["offset"], params["limit"]
         return web.json_response({"jobs": jobs, "pagination": {
             "offset": offset, "limit": limit, "total": total, "has_more": offset + len(jobs) < total}})
@@ -446,7 +485,7 @@ def register(prompt_server):
         if not job_id:
             return _error("job_id is required")
         running, pending = current_queue()
-        job = find_job(job_id, running, pending, queue.get_history(prompt_id=job_id))
+        job = find_job(job_id, running, pending, queue.get_history(prompt_id=job_id), seen=seen)
         if job is None:
             return _error("Job not found", status=404)
         return web.json_response(job)

@@ -135,6 +135,48 @@ def test_interrupted_job_is_cancelled(srv):
     assert jobs(srv, f"?workflow_id={wid}&status=failed")["pagination"]["total"] == 0
 
 
+def test_queued_jobs_always_carry_create_time(srv):
+    """Without a client create_time, a queued job gets the time (ms) it was first listed, and
+    keeps it once finished: the frontend's jobs schema needs a number on every job (1.58 drops the
+    whole queue listing otherwise)."""
+    wid = f"wf-ct-{uuid.uuid4()}"
+    t0 = int(time.time() * 1000)
+    r1 = post_prompt(srv, slow_graph(30), extra_data=wf(wid))
+    pid1, number1 = r1.json()["prompt_id"], r1.json()["number"]
+    wait_running(srv, pid1)
+    r2 = post_prompt(srv, slow_graph(30), extra_data=wf(wid))
+    pid2, number2 = r2.json()["prompt_id"], r2.json()["number"]
+    listed = jobs(srv, f"?workflow_id={wid}")["jobs"]
+    t1 = int(time.time() * 1000)
+    assert [j["id"] for j in listed] == [pid2, pid1]  # newest first
+    ct2, ct1 = listed[0]["create_time"], listed[1]["create_time"]
+    assert isinstance(ct1, int) and isinstance(ct2, int) and t0 <= ct1 <= ct2 <= t1, (t0, ct1, ct2, t1)
+    assert listed == [
+        {"id": pid2, "status": "pending", "priority": number2, "create_time": ct2,
+         "outputs_count": 0, "previewable_outputs_count": 0, "workflow_id": wid},
+        {"id": pid1, "status": "in_progress", "priority": number1, "create_time": ct1,
+         "outputs_count": 0, "previewable_outputs_count": 0, "workflow_id": wid},
+    ]
+    # Stable across calls and in the detail view; extra_data itself is left as the client sent it.
+    assert jobs(srv, f"?workflow_id={wid}&status=in_progress,pending")["jobs"] == listed
+    detail = srv.get_json(f"/api/jobs/{pid2}")
+    assert detail["create_time"] == ct2 and "create_time" not in detail["workflow"]["extra_data"]
+    assert all("create_time" not in item[3] for item in srv.get_json("/queue")["queue_pending"])
+
+    r = srv.post("/api/jobs/cancel", json={"job_ids": [pid2, pid1]})
+    assert r.status_code == 200 and r.json() == {"cancelled": True}
+    h = wait_history(srv, pid1, timeout=20)
+    wait_idle(srv)
+    msgs = messages(h)
+    # The finished job keeps the time it was first listed (not its execution_start timestamp).
+    assert jobs(srv, f"?workflow_id={wid}")["jobs"] == [{
+        "id": pid1, "status": "cancelled", "priority": number1, "create_time": ct1,
+        "execution_start_time": msgs["execution_start"]["timestamp"],
+        "execution_end_time": msgs["execution_interrupted"]["timestamp"],
+        "outputs_count": 0, "previewable_outputs_count": 0, "workflow_id": wid,
+    }]
+
+
 # --------------------------------------------------------------------------
 # Filtering, sorting, paging
 # --------------------------------------------------------------------------
