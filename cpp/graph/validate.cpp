@@ -135,7 +135,14 @@ struct Memo {
 
 class Validator {
  public:
-  Validator(Json& prompt, NodeDefSource& defs, ValidationHooks* hooks) : prompt_(prompt), defs_(defs), hooks_(hooks) {}
+  // ordered_json objects look keys up linearly; nodes are looked up through a hash index.
+  Validator(Json& prompt, NodeDefSource& defs, ValidationHooks* hooks) : prompt_(prompt), defs_(defs), hooks_(hooks) {
+    for (auto it = prompt.begin(); it != prompt.end(); ++it) index_.emplace(it.key(), &it.value());
+  }
+  Json* node_ptr(const std::string& id) const {
+    auto it = index_.find(id);
+    return it == index_.end() ? nullptr : it->second;
+  }
 
   void remember(const std::string& id, bool ok, Json errors) {
     if (!memo_.count(id)) order_.push_back(id);
@@ -146,8 +153,9 @@ class Validator {
   bool has(const std::string& id) const { return memo_.count(id) > 0; }
 
   std::shared_ptr<const NodeDef> def_of(const std::string& id) {
-    if (!prompt_.contains(id)) throw PyError("KeyError", py_repr(Json(id)));
-    const Json& node = prompt_[id];
+    const Json* found = node_ptr(id);
+    if (!found) throw PyError("KeyError", py_repr(Json(id)));
+    const Json& node = *found;
     if (!node.is_object() || !node.contains("class_type")) throw PyError("KeyError", "'class_type'");
     const Json& ct = node["class_type"];
     auto d = ct.is_string() ? defs_.get(ct.get<std::string>()) : nullptr;
@@ -167,6 +175,7 @@ class Validator {
   ValidationHooks* hooks_;
   std::unordered_map<std::string, Memo> memo_;
   std::vector<std::string> order_;
+  std::unordered_map<std::string, Json*> index_;
 };
 
 bool Validator::check_constant(const NodeDef& def, const InputSpec& spec, Json& inputs, Json& errors) {
@@ -256,7 +265,7 @@ void Validator::custom_validation(const NodeDef& def, const std::string& id, con
 bool Validator::validate(const std::string& id) {
   if (has(id)) return memo(id).ok;
   auto def = def_of(id);
-  Json& node = prompt_[id];
+  Json& node = *node_ptr(id);
   if (!node.contains("inputs") || !node["inputs"].is_object()) node["inputs"] = Json::object();
   Json& inputs = node["inputs"];
   Json errors = Json::array();
@@ -279,7 +288,7 @@ bool Validator::validate(const std::string& id) {
         continue;
       }
       std::string o_id = val[0].is_string() ? val[0].get<std::string>() : "";
-      if (!val[0].is_string() || !prompt_.contains(o_id)) throw PyError("KeyError", py_repr(val[0]));
+      if (!val[0].is_string() || !node_ptr(o_id)) throw PyError("KeyError", py_repr(val[0]));
       auto src = def_of(o_id);
       if (!val[1].is_number_integer() && !val[1].is_number_unsigned())
         throw PyError("TypeError", std::string("tuple indices must be integers or slices, not ") +
@@ -337,10 +346,10 @@ void mark_cycles(const Json& prompt, Validator& v) {
     std::vector<Frame> stack;
     auto push = [&](const std::string& id) {
       Frame f{id, {}, 0};
-      const Json& node = prompt[id];
+      const Json& node = *v.node_ptr(id);
       if (node.is_object() && node.contains("inputs") && node["inputs"].is_object())
         for (const auto& val : node["inputs"])
-          if (is_link(val) && prompt.contains(val[0].get<std::string>())) f.next.push_back(val[0].get<std::string>());
+          if (is_link(val) && v.node_ptr(val[0].get<std::string>())) f.next.push_back(val[0].get<std::string>());
       color[id] = 1;
       stack.push_back(std::move(f));
     };
@@ -364,10 +373,10 @@ void mark_cycles(const Json& prompt, Validator& v) {
         std::string details;
         Json members = Json::array();
         for (const auto& id : cyc) {
-          details += id + " (" + py_str(prompt[id].value("class_type", Json(""))) + ") -> ";
+          details += id + " (" + py_str(v.node_ptr(id)->value("class_type", Json(""))) + ") -> ";
           members.push_back(id);
         }
-        details += n + " (" + py_str(prompt[n].value("class_type", Json(""))) + ")";
+        details += n + " (" + py_str(v.node_ptr(n)->value("class_type", Json(""))) + ")";
         for (const auto& id : cyc)
           if (!v.has(id))
             v.remember(id, false, Json::array({make_error("dependency_cycle", "Dependency cycle detected", details,
@@ -448,7 +457,7 @@ ValidationResult validate_prompt(Json& prompt, const std::optional<std::vector<s
       const auto& m = v.memo(id);
       if (m.ok || m.errors.empty()) continue;
       if (!res.node_errors.contains(id))
-        res.node_errors[id] = {{"errors", m.errors}, {"dependent_outputs", Json::array()}, {"class_type", prompt[id]["class_type"]}};
+        res.node_errors[id] = {{"errors", m.errors}, {"dependent_outputs", Json::array()}, {"class_type", (*v.node_ptr(id))["class_type"]}};
       res.node_errors[id]["dependent_outputs"].push_back(o);
     }
   }
