@@ -193,6 +193,10 @@ class PromptServer:
         for name, folder in dirs.items():
             if os.path.isdir(folder):
                 self.app.router.add_static("/extensions/" + name, folder)
+        from comfy._frontend import add_cache_control, init_web_mime_types, register_templates
+        init_web_mime_types()
+        register_templates(self.app)  # split-package templates; the legacy folder is a native mount
+        self.app.on_response_prepare.append(add_cache_control)
         if self.app.middlewares:
             # Pack middlewares must guard the native routes too: the native server sends each such
             # request here first (X-Comfy-Preflight); reaching this innermost handler means every
