@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string_view>
 
 #include "common/util.h"
 
@@ -57,6 +58,13 @@ static bool link_of(const Json& v, const std::function<const Json&(const std::st
   return !node_of(src).empty();
 }
 
+// Appends a length-prefixed field, so that field boundaries cannot be confused.
+static void field(std::string& buf, std::string_view s) {
+  uint32_t n = static_cast<uint32_t>(s.size());
+  buf.append(reinterpret_cast<const char*>(&n), sizeof n);
+  buf.append(s);
+}
+
 static bool has_py_ref(const Json& v) {
   if (v.is_object()) {
     if (v.contains("__py_ref__")) return true;
@@ -74,6 +82,8 @@ void compute_cache_keys_for(const std::vector<std::string>& ids, const std::func
                             std::unordered_map<std::string, std::string>& keys) {
   // 1 visiting, 2 done; a node already in `keys` (earlier prompts' nodes for an expansion) is done.
   std::unordered_map<std::string, int> state;
+  std::vector<std::pair<const std::string*, const Json*>> sorted;
+  std::string buf, scratch;
   auto done = [&](const std::string& id) { return keys.count(id) > 0 || state[id] == 2; };
   for (const auto& root : ids) {
     if (done(root)) continue;
@@ -83,7 +93,8 @@ void compute_cache_keys_for(const std::vector<std::string>& ids, const std::func
       stack.pop_back();
       if (done(id)) continue;
       const Json& node = node_of(id);
-      const Json& inputs = node.is_object() && node.contains("inputs") ? node["inputs"] : Json::object();
+      static const Json no_inputs = Json::object();  // (a temporary here would copy every node's inputs)
+      const Json& inputs = node.is_object() && node.contains("inputs") ? node["inputs"] : no_inputs;
       if (!expanded) {
         if (state[id] == 1) {  // reached again while on the stack: a cycle
           keys[id] = "unique:" + uuid4();
@@ -105,25 +116,38 @@ void compute_cache_keys_for(const std::vector<std::string>& ids, const std::func
         state[id] = 2;
         continue;
       }
-      // Sorted input names, as ComfyUI's signature sorts them.
-      std::map<std::string, Json> sorted;
+      // The signature (class, IS_CHANGED, id when it matters, then the inputs sorted by name, each
+      // a constant or the source's key and slot) is hashed from a length-prefixed byte string:
+      // equal strings exactly when the signatures are equal, without building JSON per node.
+      sorted.clear();
+      for (auto in = inputs.begin(); in != inputs.end(); ++in) sorted.emplace_back(&in.key(), &in.value());
+      std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
       bool unique = false;
-      for (auto in = inputs.begin(); in != inputs.end(); ++in) {
+      buf.clear();
+      field(buf, inf->second.class_type);
+      scratch.clear();
+      py_dumps_to(scratch, inf->second.is_changed);
+      field(buf, scratch);
+      if (inf->second.include_id) field(buf, "id:" + id);
+      for (const auto& [name, value] : sorted) {
+        field(buf, *name);
         std::string src;
         int64_t slot;
-        if (link_of(in.value(), node_of, src, slot)) {
+        if (link_of(*value, node_of, src, slot)) {
           auto k = keys.find(src);
           if (k == keys.end() || k->second.rfind("unique:", 0) == 0) unique = true;
-          sorted[in.key()] = Json::array({"ANCESTOR", k == keys.end() ? "" : k->second, slot});
+          buf += 'L';
+          field(buf, k == keys.end() ? std::string() : k->second);
+          field(buf, std::to_string(slot));
         } else {
-          if (has_py_ref(in.value())) unique = true;
-          sorted[in.key()] = in.value();
+          if (has_py_ref(*value)) unique = true;
+          buf += 'V';
+          scratch.clear();
+          py_dumps_to(scratch, *value);
+          field(buf, scratch);
         }
       }
-      Json sig = Json::array({inf->second.class_type, inf->second.is_changed});
-      if (inf->second.include_id) sig.push_back(id);
-      for (auto& [k, v] : sorted) sig.push_back(Json::array({k, v}));
-      keys[id] = unique ? "unique:" + uuid4() : sha256_hex(py_dumps(sig));
+      keys[id] = unique ? "unique:" + uuid4() : sha256_hex(buf);
       state[id] = 2;
     }
   }
