@@ -73,6 +73,8 @@ std::optional<std::pair<QueueItem, int64_t>> PromptQueue::get(std::chrono::milli
   return out;
 }
 
+using Items = std::vector<std::pair<const std::string, Json>>;  // ordered_json's object storage
+
 void PromptQueue::task_done(int64_t task_id, const Json& outputs, const Json& meta, const HistoryStatus& status) {
   std::lock_guard order(notify_mu_);
   {
@@ -87,12 +89,28 @@ void PromptQueue::task_done(int64_t task_id, const Json& outputs, const Json& me
     }
     for (const char* k : {"auth_token_comfy_org", "api_key_comfy_org"})
       if (item.extra_data.is_object()) item.extra_data.erase(k);
-    Json entry = {{"prompt", item.to_json()},
-                  {"outputs", outputs},
-                  {"status", {{"status_str", status.status_str},
-                              {"completed", status.completed},
-                              {"messages", status.messages}}},
-                  {"meta", meta}};
+    // Built by moving the item's JSON in: an initializer list would copy the whole prompt twice.
+    Json queued = Json::array();
+    auto& q = queued.get_ref<Json::array_t&>();
+    Json outs = Json::array();
+    for (auto& o : item.outputs) outs.push_back(std::move(o));
+    q.reserve(5);
+    q.push_back(std::move(item.number));
+    q.emplace_back(item.prompt_id);
+    q.push_back(std::move(item.prompt));
+    q.push_back(std::move(item.extra_data));
+    q.push_back(std::move(outs));
+    Json st = Json::object();
+    auto& so = static_cast<Items&>(st.get_ref<Json::object_t&>());
+    so.emplace_back("status_str", status.status_str);
+    so.emplace_back("completed", status.completed);
+    so.emplace_back("messages", status.messages);
+    Json entry = Json::object();
+    auto& eo = static_cast<Items&>(entry.get_ref<Json::object_t&>());
+    eo.emplace_back("prompt", std::move(queued));
+    eo.emplace_back("outputs", outputs);
+    eo.emplace_back("status", std::move(st));
+    eo.emplace_back("meta", meta);
     auto old = history_index_.find(item.prompt_id);
     if (old != history_index_.end()) {
       old->second->second = std::move(entry);  // a dict assignment keeps the key's position
