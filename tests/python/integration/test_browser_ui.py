@@ -1,23 +1,31 @@
-"""End to end through the official web UI (comfyui-frontend-package 1.27.10) in headless Chromium.
+"""End to end through the official web UI (comfyui-frontend-package 1.58.1) in headless Chromium.
 
 One test drives the real frontend against a real server (the ``server`` fixture: a fresh base
 directory, so a fresh user, with testing_pack loaded):
 
-1. the UI boots: the graph canvas and ``window.app`` appear; no page errors but one known frontend
-   bug, and no failed same-origin requests but the 404s ComfyUI answers a fresh user too;
-2. the node library knows the built-in nodes and testing_pack's nodes;
+1. the UI boots: the graph canvas, ``window.app`` and the Run button appear, the WebSocket opens,
+   and the templates browser a new user gets shows thumbnails fetched from /templates (its index
+   and index_logo.json too); over the
+   whole session no page error and no failed same-origin request but the 404s ComfyUI answers a
+   fresh user too;
+2. the Node Library sidebar finds built-in nodes (Comfy nodes) and testing_pack's (Extensions) by
+   their display names, and the graph knows their classes and categories;
 3. a PNG uploaded with POST /upload/image runs LoadImage -> ImageInvert -> SaveImage, queued with
    the Run button: history says success, the saved PNG is the exact inverse of the upload, and the
-   UI shows the output (the SaveImage node's preview and the queue sidebar's <img src=/view?...>);
-4. the queue sidebar lists the finished job (screenshot);
-5. a 20 s TestSlow prompt is cancelled with the UI's "Cancel current run" button and ends with
-   ``execution_interrupted`` within seconds.
+   SaveImage node shows the output loaded from /view;
+4. the job queue panel (the "N active" toggle) lists the finished job, by prompt id, with its
+   output image as the thumbnail (the frontend reads it from GET /api/jobs);
+5. a 20 s TestSlow prompt shows as "1 active" and as a row of the panel while it runs; the
+   actionbar's "Cancel current run" button stops it (POST /api/interrupt with its prompt id): it
+   ends with ``execution_interrupted`` within seconds, the jobs API calls it cancelled and the
+   panel shows it as failed (the frontend's word for both).
 
 Screenshots go to the test's tmp_path (their paths are printed; run pytest with -s to see them).
 Skipped only when /usr/bin/chromium or the playwright package is missing.
 """
 
 import io
+import re
 import time
 from pathlib import Path
 
@@ -39,8 +47,8 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} (Debian's chromium) is not installed"),
 ]
 
-# Same-origin 404s that ComfyUI 0.3.64 answers a fresh user too (no user.css, no workflows/ or
-# subgraphs/ folder under the user directory yet, no saved template customisation).
+# Same-origin 404s that ComfyUI answers a fresh user too (no user.css, no workflows/ or subgraphs/
+# folder under the user directory yet, no saved template customisation).
 ALLOWED_404_PREFIXES = (
     "/user.css",
     "/api/userdata/user.css",
@@ -49,14 +57,12 @@ ALLOWED_404_PREFIXES = (
     "/api/userdata/comfy.templates.json",
 )
 
-# Frontend bug in 1.27.10, independent of the server (it happens against ComfyUI too, on every
-# load): while GraphView registers CORE_SETTINGS one by one, addSetting() calls the setting's
-# onChange; "Comfy.Canvas.NavigationMode"'s onChange calls settingStore.set() for
-# "Comfy.Canvas.LeftMouseClickBehavior", which is not registered yet, so the store's onChange()
-# reads `setting.id` of undefined. The rejection is unhandled and surfaces as this page error.
-KNOWN_FRONTEND_ERROR = "Cannot read properties of undefined (reading 'id')"
-
 SLOW_SECONDS = 20.0
+
+RUN_BUTTON = '[data-testid="queue-button"]'
+QUEUE_TOGGLE = '[data-testid="queue-overlay-toggle"]'
+JOB_LIST = '[data-testid="job-assets-list"]'
+CANCEL_BUTTON = 'button[aria-label="Cancel current run"]'
 
 
 def _input_png() -> tuple:
@@ -106,17 +112,11 @@ class PageWatch:
         failure = req.failure or ""
         if req in self._answered:
             # Chromium reports a response whose body the page never reads (the frontend does not
-            # read POST /api/settings/{id}'s empty 200) as net::ERR_ABORTED; the response event
-            # already judged its status.
+            # read the empty 200 of POST /api/settings/{id} or /api/interrupt) as
+            # net::ERR_ABORTED; the response event already judged its status.
             self.aborted.append((failure, req.method, path))
         else:
             self.net_failures.append((failure, req.method, path))
-
-    def unexpected_errors(self) -> list:
-        known = [m for m, _ in self.page_errors if m == KNOWN_FRONTEND_ERROR]
-        other = [(m, s) for m, s in self.page_errors if m != KNOWN_FRONTEND_ERROR]
-        # At most one occurrence of the known bug (it fires once per page load).
-        return other + (known[1:] if len(known) > 1 else [])
 
     def unexpected_requests(self) -> list:
         bad = [r for r in self.bad_responses
@@ -129,14 +129,24 @@ class PageWatch:
 
 
 def _run_button_prompt_id(page, watch) -> str:
-    """Click the top menu's Run button; return the prompt id of the POST /api/prompt it sends."""
+    """Click the actionbar's Run button; return the prompt id of the POST /api/prompt it sends."""
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/prompt"),
                               timeout=15000) as info:
-        page.click('button[aria-label="Run"]')
+        page.click(RUN_BUTTON)
     resp = info.value
     body = resp.json()
     assert resp.status == 200, f"POST /api/prompt -> {resp.status}: {body}\n{watch.summary()}"
     return body["prompt_id"]
+
+
+def _find_in_node_library(page, display_name):
+    """Type a node's display name into the Node Library's search box; return its result row."""
+    box = page.locator('input[placeholder="Search Nodes..."]')
+    box.fill(display_name)
+    row = page.locator('[role="treeitem"][aria-level="2"]').filter(
+        has_text=re.compile("^" + re.escape(display_name) + "$"))
+    row.first.wait_for(state="visible", timeout=10000)
+    return row.first
 
 
 def test_browser_end_to_end(server, tmp_path):
@@ -166,6 +176,10 @@ def test_browser_end_to_end(server, tmp_path):
             watch = PageWatch(page, origin)
             websockets = []
             page.on("websocket", lambda ws: websockets.append(ws.url))
+            template_responses = []  # (status, path, content type)
+            page.on("response", lambda r: template_responses.append(
+                (r.status, r.url[len(origin):], r.headers.get("content-type")))
+                if r.url.startswith(origin + "/templates/") else None)
 
             # -- 1. the UI boots ---------------------------------------------------------------
             page.goto(server.url("/"))
@@ -173,24 +187,41 @@ def test_browser_end_to_end(server, tmp_path):
                 "() => window.app && window.app.graph && window.app.canvas && window.LiteGraph"
                 " && window.comfyAPI && document.querySelector('#graph-canvas')",
                 timeout=60000)
-            page.wait_for_selector('button[aria-label="Run"]', state="visible")
+            page.wait_for_selector(RUN_BUTTON, state="visible")
             timings["ui ready"] = time.monotonic() - t_start
-            # The server is fresh, so this is a new user (no Comfy.TutorialCompleted setting): the
-            # frontend opens a blank workflow and the templates browser dialog. Close the dialog.
-            page.wait_for_selector(".p-dialog-mask", state="visible", timeout=15000)
-            page.click(".p-dialog-mask .p-dialog-close-button")
-            page.wait_for_selector(".p-dialog-mask", state="detached", timeout=10000)
+            # The server is fresh, so this is a new user: the frontend opens a blank workflow and
+            # the templates browser. Its thumbnails are fetched from /templates (the
+            # workflow-templates bundles) and shown as blob: images; wait for some to decode.
+            page.wait_for_selector('[role="dialog"] button[aria-label="Close dialog"]', state="visible",
+                                   timeout=15000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[role=dialog] img')].filter(i =>"
+                " i.complete && i.naturalWidth > 0).length >= 4", timeout=15000)
+            thumbs = [r for r in template_responses if r[1].endswith(".webp")]
+            assert len(thumbs) >= 4 and all(r[0] == 200 and r[2] == "image/webp" for r in thumbs), thumbs
+            index = [r for r in template_responses if r[1] in ("/templates/index.json", "/templates/index_logo.json")]
+            assert {r[1] for r in index} == {"/templates/index.json", "/templates/index_logo.json"}
+            assert all(r[0] == 200 and r[2] == "application/json" for r in index), index
+            shot(page, "templates")
+            page.click('[role="dialog"] button[aria-label="Close dialog"]')
+            page.wait_for_selector('[role="dialog"]', state="detached", timeout=10000)
             assert any(u.startswith(server.ws_url(path="/ws")) for u in websockets), websockets
-            shot(page, "loaded")
 
             # -- 2. the node library knows our nodes -------------------------------------------
             wanted = ["LoadImage", "SaveImage", "ImageInvert", "EmptyImage", "TestIntConst", "TestSlow"]
+            info = server.get_json("/object_info")
             registered = page.evaluate(
                 "(names) => names.filter(n => n in window.LiteGraph.registered_node_types)", wanted)
             assert registered == wanted, f"registered node types lack {set(wanted) - set(registered)}"
-            cat = page.evaluate(
-                "() => window.LiteGraph.registered_node_types['TestIntConst'].nodeData?.category")
-            assert cat == server.get_json("/object_info/TestIntConst")["TestIntConst"]["category"]
+            for name in wanted:
+                cat = page.evaluate(
+                    "(n) => window.LiteGraph.registered_node_types[n].nodeData?.category", name)
+                assert cat == info[name]["category"], (name, cat)
+            page.click('[data-testid="node-library-tab-button"]')
+            for name in ("ImageInvert", "TestSlow", "TestIntConst"):
+                _find_in_node_library(page, info[name]["display_name"])
+            shot(page, "node_library")
+            page.click('[data-testid="node-library-tab-button"]')  # close the sidebar again
 
             # -- 3. LoadImage -> ImageInvert -> SaveImage, queued with the Run button ---------
             prefix = "browser_ui"
@@ -236,17 +267,18 @@ def test_browser_end_to_end(server, tmp_path):
                 arg=out_name, timeout=15000)
             shot(page, "inverted")
 
-            # -- 4. the queue sidebar lists the finished job ------------------------------------
-            page.click('button[aria-label="Queue (q)"]')
-            item = page.locator(".task-item").filter(
-                has=page.locator(f'img[src*="/view?"][src*="filename={out_name}"]'))
-            item.first.wait_for(state="visible", timeout=15000)
-            assert item.first.locator(".pi-check").count() == 1, item.first.inner_html()[:1000]
+            # -- 4. the job queue panel lists the finished job ---------------------------------
+            page.click(QUEUE_TOGGLE)
+            row = page.locator(f'{JOB_LIST} [data-job-id="{pid}"]')
+            row.wait_for(state="visible", timeout=15000)
+            assert out_name in row.inner_text(), row.inner_text()
+            thumb = row.locator(f'img[src*="/view?"][src*="filename={out_name}"]')
+            thumb.wait_for(state="visible", timeout=15000)
             page.wait_for_function(
-                "(fn) => [...document.images].some(i => i.src.includes('/view?')"
-                " && i.src.includes('filename=' + fn) && i.complete && i.naturalWidth === 16)",
-                arg=out_name, timeout=15000)
-            shot(page, "queue_sidebar")
+                "(img) => img.complete && img.naturalWidth === 16 && img.naturalHeight === 8",
+                arg=thumb.element_handle(), timeout=15000)
+            assert server.get_json(f"/api/jobs/{pid}")["status"] == "completed"
+            shot(page, "queue_panel")
 
             # -- 5. interrupt a 20 s TestSlow with the UI's "Cancel current run" button --------
             slow = {
@@ -263,15 +295,22 @@ def test_browser_end_to_end(server, tmp_path):
             while not any(x[1] == slow_pid for x in server.get_json("/queue")["queue_running"]):
                 assert time.monotonic() < deadline, "the TestSlow prompt never started running"
                 page.wait_for_timeout(50)
-            # The actionbar's X ("Cancel current run", command Comfy.Interrupt) is enabled once
-            # the frontend knows a prompt is running; it POSTs /api/interrupt.
-            cancel = page.locator('button[aria-label="Cancel current run"]:not([disabled])')
+            # The panel learns of the running job from GET /api/jobs (in_progress): the toggle
+            # counts it and the list shows its row.
+            page.wait_for_function(
+                "(sel) => /^\\s*1 active/.test(document.querySelector(sel)?.innerText || '')",
+                arg=QUEUE_TOGGLE, timeout=10000)
+            page.locator(f'{JOB_LIST} [data-job-id="{slow_pid}"]').wait_for(state="visible", timeout=10000)
+            # The actionbar's X ("Cancel current run") is enabled once the frontend knows a prompt
+            # is running; it POSTs /api/interrupt with that prompt's id.
+            cancel = page.locator(f"{CANCEL_BUTTON}:not([disabled])")
             cancel.wait_for(state="visible", timeout=10000)
             shot(page, "running")
             with page.expect_response(lambda r: r.request.method == "POST"
-                                      and r.url.endswith("/api/interrupt")) as info:
+                                      and r.url.endswith("/api/interrupt")) as info_resp:
                 cancel.click()
-            assert info.value.status == 200
+            assert info_resp.value.status == 200
+            assert info_resp.value.request.post_data_json == {"prompt_id": slow_pid}
             slow_entry = wait_history(server, slow_pid, timeout=15)
             elapsed = time.monotonic() - t_slow
             timings["interrupt"] = elapsed
@@ -283,18 +322,22 @@ def test_browser_end_to_end(server, tmp_path):
             interrupted = status["messages"][-1][1]
             assert interrupted["prompt_id"] == slow_pid
             assert interrupted["node_type"] == "TestSlow", interrupted
-            # The sidebar shows the job as cancelled.
-            page.locator(".task-item").filter(has_text="Cancelled").first.wait_for(
+            assert server.get_json(f"/api/jobs/{slow_pid}")["status"] == "cancelled"
+            # The panel shows the job as failed (the frontend folds cancelled into failed) and
+            # nothing is active any more.
+            page.locator(f'{JOB_LIST} [data-job-id="{slow_pid}"]').filter(has_text="Failed").wait_for(
                 state="visible", timeout=10000)
+            page.wait_for_function(
+                "(sel) => /^\\s*0 active/.test(document.querySelector(sel)?.innerText || '')",
+                arg=QUEUE_TOGGLE, timeout=10000)
             shot(page, "interrupted")
 
             # -- 1 (end). page errors and failed requests over the whole session ---------------
             page.wait_for_timeout(300)
-            errors = watch.unexpected_errors()
-            assert not errors, "unexpected page errors:\n" + "\n\n".join(f"{m}\n{s}" for m, s in errors)
+            errors = watch.page_errors
+            assert not errors, "page errors:\n" + "\n\n".join(f"{m}\n{s}" for m, s in errors)
             bad = watch.unexpected_requests()
             assert not bad, f"failed same-origin requests: {bad}\n{watch.summary()}"
-            print(f"page errors seen: {[m for m, _ in watch.page_errors]}")
             print(f"allowed 404s seen: {sorted({r[2] for r in watch.bad_responses})}")
         finally:
             browser.close()
