@@ -4,6 +4,7 @@
 //   <case> <microseconds per node or milliseconds per prompt>
 // Used by bench/exec_rows.py (printed numbers only; nothing asserted).
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -82,7 +83,11 @@ QueueItem make(bool wide, int n, int salt, int number) {
 }
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // Optional: <chain|wide> <nodes> <reps> runs one case (for callgrind); default: every case.
+  std::string only = argc > 1 ? argv[1] : "";
+  int only_n = argc > 2 ? std::atoi(argv[2]) : 0;
+  int reps = argc > 3 ? std::atoi(argv[3]) : 7;
   PromptQueue queue;
   ws::Hub hub;
   NoopRuntime runtime;
@@ -98,8 +103,9 @@ int main() {
   };
   for (bool wide : {false, true}) {
     for (int n : {100, 1000}) {
+      if (!only.empty() && (only != (wide ? "wide" : "chain") || n != only_n)) continue;
       double cold = 1e9, cached = 1e9;
-      for (int rep = 0; rep < 7; ++rep) {
+      for (int rep = 0; rep < reps; ++rep) {
         QueueItem item = make(wide, n, 1000 + number, number);
         ++number;
         cold = std::min(cold, run(item));

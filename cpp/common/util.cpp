@@ -98,11 +98,29 @@ std::string be32(uint32_t v) {
 }
 
 std::string sha256_hex(std::string_view text) {
+  // One digest context per thread, reused: OpenSSL 3's one-shot SHA256() fetches the algorithm
+  // and allocates a context on every call, which cost more than hashing a short cache key.
+  struct Ctx {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() {
+      EVP_MD_CTX_free(ctx);
+      EVP_MD_free(md);
+    }
+  };
+  thread_local Ctx c;
   unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  unsigned int len = 0;
+  if (!c.md || !c.ctx || !EVP_DigestInit_ex2(c.ctx, c.md, nullptr) ||
+      !EVP_DigestUpdate(c.ctx, text.data(), text.size()) || !EVP_DigestFinal_ex(c.ctx, md, &len)) {
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  }
   static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : md) { s += hex[c >> 4]; s += hex[c & 15]; }
+  std::string s(2 * SHA256_DIGEST_LENGTH, '0');
+  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
+    s[2 * i] = hex[md[i] >> 4];
+    s[2 * i + 1] = hex[md[i] & 15];
+  }
   return s;
 }
 }  // namespace comfy

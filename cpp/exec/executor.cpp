@@ -228,8 +228,10 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
   const std::string& key = run.keys[id];
   std::string display = run.display_of(id);
   if (const CacheEntry* hit = cache_.get(key)) {
-    Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
-    run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", out}, {"prompt_id", run.pid()}});
+    if (run.client) {  // messages are built only when someone receives them
+      Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
+      run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", out}, {"prompt_id", run.pid()}});
+    }
     run.finish_progress(id);
     return Outcome::Success;
   }
@@ -259,7 +261,7 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
       std::lock_guard lk(state_mu_);
       last_node_ = display;
     }
-    run.to_client("executing", {{"node", id}, {"display_node", display}, {"prompt_id", run.pid()}});
+    if (run.client) run.to_client("executing", {{"node", id}, {"display_node", display}, {"prompt_id", run.pid()}});
     if (call.def->has_check_lazy) {
       Outcome o = check_lazy(run, list, call, failure);
       if (o != Outcome::Success) return o;
@@ -284,7 +286,8 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
   Json ui_entry = nullptr;
   if (r.ui.is_object() && !r.ui.empty()) {
     ui_entry = {{"meta", run.meta(id)}, {"output", r.ui}};
-    run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", r.ui}, {"prompt_id", run.pid()}});
+    if (run.client)
+      run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", r.ui}, {"prompt_id", run.pid()}});
   }
   if (r.expand) return expand(run, list, id, r, failure);
   cache_.set(key, CacheEntry{r.outputs, ui_entry});

@@ -72,3 +72,15 @@ TEST(ParseJson, ScalarsNestingAndErrors) {
   EXPECT_FALSE(parse_json("", untouched, &err));
   EXPECT_FALSE(parse_json(R"({"a": 1} trailing)", untouched, &err));
 }
+
+#include "common/util.h"
+
+TEST(Sha256Hex, KnownVectorsAndReuse) {
+  // FIPS 180-2 test vectors; repeated calls reuse one context per thread.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(comfy::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(comfy::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+  EXPECT_EQ(comfy::sha256_hex(std::string("a\0b", 3)), comfy::sha256_hex(std::string("a\0b", 3)));
+  EXPECT_NE(comfy::sha256_hex(std::string("a\0b", 3)), comfy::sha256_hex("a"));
+}
