@@ -161,26 +161,34 @@ class OrderedDomBuilder {
   bool number_float(Json::number_float_t v, const std::string&) { put(v); return true; }
   bool string(std::string& v) { put(std::move(v)); return true; }
   bool binary(Json::binary_t& v) { put(Json::binary(std::move(v))); return true; }
-  bool start_object(std::size_t) { open(put(Json::object())); return true; }
-  bool start_array(std::size_t) { open(put(Json::array())); return true; }
-  bool end_object() { close(); return true; }
-  bool end_array() { close(); return true; }
+  bool start_object(std::size_t) { open(put(Json::object()), true); return true; }
+  bool start_array(std::size_t) { open(put(Json::array()), false); return true; }
+  bool end_object() {
+    // Members were collected in a vector with movable keys; ordered_map's own vector has const
+    // keys, so growing it would deep-copy every member: fill it once, reserved.
+    Frame& f = stack_.back();
+    auto& obj = static_cast<Items&>(f.value->get_ref<Json::object_t&>());
+    obj.reserve(f.members.size());
+    for (auto& m : f.members) obj.emplace_back(std::move(m.first), std::move(m.second));
+    stack_.pop_back();
+    return true;
+  }
+  bool end_array() { stack_.pop_back(); return true; }
   bool key(std::string& k) {
-    auto& obj = static_cast<Items&>(stack_.back().value->get_ref<Json::object_t&>());
-    auto& index = stack_.back().index;
-    if (!index) {
-      for (auto& item : obj)
-        if (item.first == k) return slot_ = &item.second, true;
-      if (obj.size() >= 8) {
-        index = std::make_unique<std::unordered_map<std::string, size_t>>();
-        for (size_t i = 0; i < obj.size(); ++i) index->emplace(obj[i].first, i);
+    Frame& f = stack_.back();
+    if (!f.index) {
+      for (auto& m : f.members)
+        if (m.first == k) return slot_ = &m.second, true;
+      if (f.members.size() >= 8) {
+        f.index = std::make_unique<std::unordered_map<std::string, size_t>>();
+        for (size_t i = 0; i < f.members.size(); ++i) f.index->emplace(f.members[i].first, i);
       }
-    } else if (auto it = index->find(k); it != index->end()) {
-      return slot_ = &obj[it->second].second, true;
+    } else if (auto it = f.index->find(k); it != f.index->end()) {
+      return slot_ = &f.members[it->second].second, true;
     }
-    if (index) index->emplace(k, obj.size());
-    obj.emplace_back(std::move(k), Json());
-    slot_ = &obj.back().second;
+    if (f.index) f.index->emplace(k, f.members.size());
+    f.members.emplace_back(std::move(k), Json());
+    slot_ = &f.members.back().second;
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
@@ -193,21 +201,25 @@ class OrderedDomBuilder {
   using Items = std::vector<std::pair<const std::string, Json>>;  // ordered_map's base
   struct Frame {
     Json* value;
+    bool object;
+    std::vector<std::pair<std::string, Json>> members;  // an object's members until it closes
     std::unique_ptr<std::unordered_map<std::string, size_t>> index;
   };
+  // A value goes to the root, the open array, or the slot of the open object's last key. A value
+  // that is itself a container is only written through its own frame until it closes, and the
+  // parent's storage does not grow meanwhile, so the frame's pointer stays valid.
   Json* put(Json v) {
     if (stack_.empty()) return &(root_ = std::move(v));
-    Json& top = *stack_.back().value;
-    if (top.is_array()) {
-      auto& arr = top.get_ref<Json::array_t&>();
+    Frame& top = stack_.back();
+    if (!top.object) {
+      auto& arr = top.value->get_ref<Json::array_t&>();
       arr.push_back(std::move(v));
       return &arr.back();
     }
     *slot_ = std::move(v);
     return slot_;
   }
-  void open(Json* v) { stack_.push_back(Frame{v, nullptr}); }
-  void close() { stack_.pop_back(); }
+  void open(Json* v, bool object) { stack_.push_back(Frame{v, object, {}, nullptr}); }
 
   Json& root_;
   std::vector<Frame> stack_;

@@ -102,11 +102,15 @@ void PromptQueue::task_done(int64_t task_id, const Json& outputs, const Json& me
     q.push_back(std::move(outs));
     Json st = Json::object();
     auto& so = static_cast<Items&>(st.get_ref<Json::object_t&>());
+    // Reserved: growing a vector of pair<const string, Json> copies the elements (the const key
+    // makes the move constructor throwing), and one element here is the whole prompt.
+    so.reserve(3);
     so.emplace_back("status_str", status.status_str);
     so.emplace_back("completed", status.completed);
     so.emplace_back("messages", status.messages);
     Json entry = Json::object();
     auto& eo = static_cast<Items&>(entry.get_ref<Json::object_t&>());
+    eo.reserve(4);
     eo.emplace_back("prompt", std::move(queued));
     eo.emplace_back("outputs", outputs);
     eo.emplace_back("status", std::move(st));
@@ -187,6 +191,7 @@ Json PromptQueue::history_json(std::optional<int64_t> max_items, std::optional<i
   Json out = Json::object();
   // Ids are unique: append to the object's vector instead of ordered_map's linear operator[].
   auto& items = static_cast<std::vector<std::pair<const std::string, Json>>&>(out.get_ref<Json::object_t&>());
+  items.reserve(history_.size());  // growth would deep-copy every entry (const keys do not move)
   for_history(history_, max_items, offset, [&](const std::string& id, const Json& e) { items.emplace_back(id, e); });
   return out;
 }
