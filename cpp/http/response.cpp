@@ -95,7 +95,7 @@ std::string serialize(const Response& r, bool keep_alive, int version_minor, boo
   }
   if (r.status != 101 && r.status != 204 && r.status != 304) {
     out += "Content-Length: ";
-    out += std::to_string(r.body.size());
+    out += std::to_string(r.file ? r.file->length : r.body.size());
     out += "\r\n";
   }
   out += "Date: " + http_date() + "\r\n";
@@ -103,7 +103,7 @@ std::string serialize(const Response& r, bool keep_alive, int version_minor, boo
   if (!keep_alive) out += "Connection: close\r\n";
   else if (version_minor == 0) out += "Connection: keep-alive\r\n";
   out += "\r\n";
-  if (!head_request) out += r.body;
+  if (!head_request && !r.file) out += r.body;
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "http/file_sender.h"
 #include "http/request.h"
 
 namespace comfy::http {
@@ -16,6 +17,9 @@ struct Response {
   std::string content_type;  // empty with a body: application/octet-stream (aiohttp's default)
   Pairs headers;             // extra headers, sent as given (Pistache drops Header::Raw; we don't)
   std::string body;
+  // Set instead of `body` for a file region: the server sends it with sendfile (file_sender.h).
+  // Content-Length is its length; a HEAD request never reads it.
+  std::shared_ptr<FileBody> file;
 
   static Response json(const Json& value, int status = 200);
   static Response empty(int status = 200);
@@ -26,7 +30,7 @@ struct Response {
 };
 
 const char* reason_phrase(int status);
-// Full wire bytes (head + body).
+// Full wire bytes (head + body); only the head when the body is a file.
 std::string serialize(const Response& r, bool keep_alive, int version_minor, bool head_request = false);
 // MIME type by file extension (lower-cased, with the dot), for static and /view files.
 std::string mime_for_path(const std::string& path);

@@ -28,6 +28,7 @@ struct Server::Shared {
   WsHooks hooks;
   std::unique_ptr<UnixProxy> proxy;  // set before the server starts, then read-only
   std::atomic<bool> preflight{false};
+  FileSender sender;  // bodies of file responses (started and stopped with the server)
 };
 
 namespace {
@@ -44,6 +45,8 @@ struct Conn {
   std::shared_ptr<ws::Session> ws;
   std::unique_ptr<ws::FrameParser> frames;
   std::function<void(std::string)> tunnel;  // a pack's WebSocket route, relayed to the Python app
+  std::shared_ptr<FileSender::Transfer> sending;  // a file body in flight (detached on disconnection)
+  bool streaming = false;  // a file response is under way (head queued or body in flight)
   explicit Conn(size_t max_body) : parser(max_body) {}
 };
 
@@ -194,7 +197,83 @@ namespace {
 void process_input(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn);
 void dispatch_native(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer, const std::shared_ptr<Conn>& conn,
                      Request&& req, Responder resp);
+
+// A transfer that cannot go on: no more requests on this connection, and the client sees it end.
+void abandon(const std::shared_ptr<Responder::Impl>& impl) {
+  auto c = impl->conn.lock();
+  auto p = impl->peer.lock();
+  if (!c || !p) return;
+  std::lock_guard lk(c->mu);
+  c->closed = true;
+  c->streaming = false;
+  c->sending.reset();
+  if (!c->disconnected) ::shutdown(p->fd(), SHUT_RDWR);
 }
+
+// Second half of a file response: Pistache has written the head (and everything queued before
+// it), so the socket is ours until the body is through; the FileSender moves it. The connection
+// stays busy meanwhile (pipelined requests wait) and resumes in `done`.
+void start_file_body(const std::shared_ptr<Responder::Impl>& impl, std::shared_ptr<FileBody> body, bool keep_alive) {
+  auto c = impl->conn.lock();
+  auto p = impl->peer.lock();
+  if (!c || !p) return;
+  FileSender::Callbacks cb;
+  cb.done = [impl, keep_alive](FileSender::Outcome outcome) {
+    if (outcome != FileSender::Outcome::Complete) return abandon(impl);
+    auto c = impl->conn.lock();
+    auto p = impl->peer.lock();
+    if (!c || !p) return;
+    {
+      std::lock_guard lk(c->mu);
+      c->sending.reset();
+      c->streaming = false;
+    }
+    if (!keep_alive) shutdown_after(p);
+    if (impl->after) impl->after();
+  };
+  cb.progress = [impl] {  // a long download is not an idle connection for Pistache's reaper
+    auto c = impl->conn.lock();
+    auto p = impl->peer.lock();
+    if (!c || !p) return;
+    std::lock_guard lk(c->mu);
+    if (!c->disconnected) touch_clock(p, true);
+  };
+  std::shared_ptr<FileSender::Transfer> t;
+  {
+    std::lock_guard lk(c->mu);
+    if (c->disconnected) return;
+    t = impl->shared->sender.create(p->fd(), std::move(body), std::move(cb));
+    if (!t) {  // the server is stopping
+      c->closed = true;
+      ::shutdown(p->fd(), SHUT_RDWR);
+      return;
+    }
+    c->sending = t;
+  }
+  impl->shared->sender.start(t);  // first turn here, on the reactor thread; a detach meanwhile is fine
+}
+
+// Head through Pistache's queue, then the body from the file. Marked idle meanwhile (pipelined
+// input too, see onInput): should the client stop reading for the keep-alive timeout, Pistache's
+// reaper closes the connection quietly instead of writing a 408 into the middle of the body.
+void send_file_response(const std::shared_ptr<Responder::Impl>& impl, const Response& r, bool keep_alive) {
+  auto c = impl->conn.lock();
+  auto p = impl->peer.lock();
+  if (!c || !p) return;
+  {
+    std::lock_guard lk(c->mu);
+    c->streaming = true;
+    touch_clock(p, true);
+  }
+  std::string head = serialize(r, keep_alive, impl->version_minor);
+  size_t n = head.size();
+  Pistache::RawBuffer buf(std::move(head), n);
+  // MSG_MORE: the head leaves with the first body bytes instead of in a packet of its own.
+  p->send(buf, MSG_MORE)
+      .then([impl, body = r.file, keep_alive](ssize_t) { start_file_body(impl, body, keep_alive); },
+            [impl](std::exception_ptr) { abandon(impl); });
+}
+}  // namespace
 
 void Responder::send(Response r) const {
   if (!impl_ || impl_->sent.exchange(true)) return;
@@ -208,6 +287,7 @@ void Responder::send(Response r) const {
   for (auto& h : impl_->extra_headers) r.headers.push_back(std::move(h));
   add_cache_control(impl_->path, r);
   bool ka = impl_->keep_alive;
+  if (r.file && r.file->length && !impl_->head) return send_file_response(impl_, r, ka);  // resumes when sent
   write_bytes(impl_->peer, serialize(r, ka, impl_->version_minor, impl_->head), !ka);
   if (impl_->after) impl_->after();
 }
@@ -543,7 +623,7 @@ class PeerHandler : public Pistache::Http::Handler {
       touch_clock(peer, true);
       return on_ws_bytes(sh_, peer, *conn, buffer, len);
     }
-    touch_clock(peer, false);
+    touch_clock(peer, conn->streaming);
     conn->parser.feed(buffer, len);
     process_input(sh_, peer, conn);
   }
@@ -559,6 +639,8 @@ class PeerHandler : public Pistache::Http::Handler {
       conn->disconnected = true;
       if (conn->tunnel) conn->tunnel("");  // half-close towards the Python app
       conn->tunnel = nullptr;
+      if (conn->sending) conn->sending->detach();  // Pistache closes the fd after this returns
+      conn->sending.reset();
     }
     if (s) {
       sh_->hub->remove(s);
@@ -597,6 +679,7 @@ void Server::start() {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  shared_->sender.start();
   std::string errors;
   for (const auto& host : shared_->opts.hosts) {
     try {
@@ -635,6 +718,7 @@ void Server::stop() {
   }
   impl_->cv.notify_all();
   if (impl_->pinger.joinable()) impl_->pinger.join();
+  shared_->sender.stop();  // before the sockets go: it never touches one again
   for (auto& ep : impl_->endpoints) ep->shutdown();
   impl_->endpoints.clear();
 }

@@ -4,7 +4,10 @@
 // that applies to the body only and refuses before buffering, 100-continue, and the WebSocket
 // upgrade for /ws and /api/ws. Also the origin check / CORS middleware of spec §1.3 and
 // cache_control. Route handlers run on reactor threads and must not block; they may answer
-// later from any thread through their Responder.
+// later from any thread through their Responder. A response whose body is a file
+// (Response::file) goes out head first through Pistache's queue, then the body from the file with
+// the FileSender (file_sender.h); the connection takes its next request once the last byte is in
+// the socket, and is shut down if the transfer cannot finish (client gone, file shrank).
 #pragma once
 #include <functional>
 #include <memory>

@@ -1,0 +1,260 @@
+#include "http/file_sender.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <deque>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace comfy::http {
+
+FileBody::~FileBody() {
+  if (fd >= 0) ::close(fd);
+}
+
+struct FileSender::Core {
+  size_t turn_bytes;
+  int ep = -1;
+  int wake = -1;
+  std::thread thread;
+  mutable std::mutex mu;
+  bool started = false, stopping = false;
+  uint64_t next_id = 1;  // 0 is the wake-up eventfd's tag
+  std::unordered_map<uint64_t, std::shared_ptr<Transfer>> live;
+  std::deque<std::shared_ptr<Transfer>> ready;  // used their budget: another turn without an event
+
+  void run();
+  void run_turn(const std::shared_ptr<Transfer>& t);
+  void notify() {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake, &one, sizeof one);
+  }
+  ~Core() {
+    if (ep >= 0) ::close(ep);
+    if (wake >= 0) ::close(wake);
+  }
+};
+
+FileSender::Transfer::Result FileSender::Transfer::turn(size_t budget) {
+  Result r;
+  std::lock_guard lk(mu_);
+  if (sock_ < 0) return r;  // Gone
+  size_t sent = 0;
+  for (;;) {
+    if (left_ == 0) {
+      r.turn = Turn::Done;
+      break;
+    }
+    if (sent >= budget) {
+      r.turn = Turn::Again;
+      break;
+    }
+    off_t off = static_cast<off_t>(off_);
+    size_t want = static_cast<size_t>(std::min<uint64_t>(left_, budget - sent));
+    ssize_t n = ::sendfile(sock_, body_->fd, &off, want);
+    if (n > 0) {
+      off_ += static_cast<uint64_t>(n);
+      left_ -= static_cast<uint64_t>(n);
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) {  // end of file before the announced length: the file shrank
+      r.turn = Turn::Done;
+      r.outcome = Outcome::Truncated;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      r.turn = Turn::Wait;
+      if (in_epoll_) break;
+      // Adding reports the current state at once: no edge is lost between EAGAIN and here.
+      epoll_event ev{};
+      ev.events = EPOLLOUT | EPOLLET;
+      ev.data.u64 = id_;
+      if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, sock_, &ev) == 0) {
+        in_epoll_ = true;
+        break;
+      }
+    }
+    r.turn = Turn::Done;  // EPIPE, ECONNRESET, EIO from the file, or no epoll slot
+    r.outcome = Outcome::Failed;
+    break;
+  }
+  if (r.turn == Turn::Done) {
+    if (r.outcome != Outcome::Complete) ::shutdown(sock_, SHUT_RDWR);
+    if (in_epoll_) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, sock_, nullptr);
+    in_epoll_ = false;
+    sock_ = -1;
+    r.done = std::move(cb_.done);
+    cb_ = {};
+  } else if (sent && cb_.progress) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_progress_ >= std::chrono::seconds(1)) {
+      last_progress_ = now;
+      r.progress = cb_.progress;
+    }
+  }
+  return r;
+}
+
+void FileSender::Transfer::detach() {
+  Callbacks dropped;  // destroyed after the lock: captures may own anything
+  {
+    std::lock_guard lk(mu_);
+    if (sock_ >= 0 && in_epoll_) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, sock_, nullptr);
+    in_epoll_ = false;
+    sock_ = -1;
+    dropped = std::move(cb_);
+    cb_ = {};
+  }
+  if (auto core = core_.lock()) {
+    std::lock_guard lk(core->mu);
+    core->live.erase(id_);
+  }
+}
+
+void FileSender::Core::run_turn(const std::shared_ptr<Transfer>& t) {
+  auto r = t->turn(turn_bytes);
+  if (r.turn == Transfer::Turn::Again) {
+    std::lock_guard lk(mu);
+    if (!stopping && !t->queued_ && live.count(t->id_)) {
+      t->queued_ = true;
+      ready.push_back(t);
+      if (std::this_thread::get_id() != thread.get_id()) notify();
+    }
+  } else if (r.turn == Transfer::Turn::Done || r.turn == Transfer::Turn::Gone) {
+    std::lock_guard lk(mu);
+    live.erase(t->id_);
+  }
+  if (r.progress) r.progress();
+  if (r.done) r.done(r.outcome);
+}
+
+void FileSender::Core::run() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+  std::vector<epoll_event> events(64);
+  std::vector<std::shared_ptr<Transfer>> batch;
+  for (;;) {
+    bool have_ready;
+    {
+      std::lock_guard lk(mu);
+      if (stopping) return;
+      have_ready = !ready.empty();
+    }
+    int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), have_ready ? 0 : -1);
+    if (n < 0 && errno != EINTR) {
+      std::perror("FileSender: epoll_wait");
+      n = 0;
+    }
+    batch.clear();
+    {
+      std::lock_guard lk(mu);
+      if (stopping) return;
+      for (int i = 0; i < n; ++i) {
+        uint64_t id = events[i].data.u64;
+        if (id == 0) {
+          uint64_t count;
+          [[maybe_unused]] auto got = ::read(wake, &count, sizeof count);
+          continue;
+        }
+        auto it = live.find(id);
+        if (it != live.end() && !it->second->queued_) {
+          it->second->queued_ = true;
+          ready.push_back(it->second);
+        }
+      }
+      for (auto& t : ready) {
+        t->queued_ = false;
+        batch.push_back(std::move(t));
+      }
+      ready.clear();
+    }
+    for (const auto& t : batch) run_turn(t);
+  }
+}
+
+FileSender::FileSender(size_t turn_bytes) : core_(std::make_shared<Core>()) {
+  core_->turn_bytes = std::max<size_t>(turn_bytes, 4096);
+}
+
+FileSender::~FileSender() { stop(); }
+
+void FileSender::start() {
+  auto& c = *core_;
+  std::lock_guard lk(c.mu);
+  if (c.started) return;
+  c.ep = ::epoll_create1(EPOLL_CLOEXEC);
+  c.wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (c.ep < 0 || c.wake < 0) throw std::system_error(errno, std::generic_category(), "FileSender");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;
+  if (::epoll_ctl(c.ep, EPOLL_CTL_ADD, c.wake, &ev) != 0)
+    throw std::system_error(errno, std::generic_category(), "FileSender");
+  c.thread = std::thread([core = core_] { core->run(); });
+  c.started = true;
+}
+
+void FileSender::stop() {
+  auto& c = *core_;
+  std::vector<std::shared_ptr<Transfer>> all;
+  {
+    std::lock_guard lk(c.mu);
+    if (!c.started || c.stopping) return;
+    c.stopping = true;
+    for (auto& [id, t] : c.live) all.push_back(t);
+    c.ready.clear();
+  }
+  for (auto& t : all) t->detach();
+  c.notify();
+  if (!c.thread.joinable()) return;
+  if (c.thread.get_id() == std::this_thread::get_id()) c.thread.detach();  // from a callback: it ends by itself
+  else c.thread.join();
+}
+
+bool FileSender::running() const {
+  std::lock_guard lk(core_->mu);
+  return core_->started && !core_->stopping;
+}
+
+std::shared_ptr<FileSender::Transfer> FileSender::create(int sock, std::shared_ptr<FileBody> body, Callbacks cb) {
+  auto t = std::make_shared<Transfer>();
+  t->sock_ = sock;
+  t->off_ = body->offset;
+  t->left_ = body->length;
+  t->body_ = std::move(body);
+  t->cb_ = std::move(cb);
+  t->core_ = core_;
+  t->last_progress_ = std::chrono::steady_clock::now();
+  std::lock_guard lk(core_->mu);
+  if (!core_->started || core_->stopping) return nullptr;
+  t->epfd_ = core_->ep;
+  t->id_ = core_->next_id++;
+  core_->live.emplace(t->id_, t);
+  return t;
+}
+
+void FileSender::start(const std::shared_ptr<Transfer>& t) {
+  if (t) core_->run_turn(t);
+}
+
+size_t FileSender::active() const {
+  std::lock_guard lk(core_->mu);
+  return core_->live.size();
+}
+
+}  // namespace comfy::http
