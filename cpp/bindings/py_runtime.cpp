@@ -1,6 +1,8 @@
 #include "bindings/py_runtime.h"
 
 #include "bindings/pyconv.h"
+
+#include <cstring>
 #include "queue/prompt_queue.h"
 
 namespace comfy::py {
@@ -106,6 +108,7 @@ std::shared_ptr<const NodeDef> PythonRuntime::get(const std::string& class_type)
 void PythonRuntime::begin_prompt(const QueueItem& item) {
   reset_defs();
   pyb::gil_scoped_acquire gil;
+  fast_.clear();  // hidden inputs and INPUT_TYPES are per prompt
   helpers_.attr("begin_prompt")(item.prompt_id, to_py(item.prompt), to_py(item.extra_data));
 }
 
@@ -150,10 +153,108 @@ Json PythonRuntime::is_changed(const NodeCall& call, bool record) {
   return to_json(helpers_.attr("is_changed")(call.node_id, call.class_type, inputs, record));
 }
 
+const PythonRuntime::FastClass& PythonRuntime::fast_class(const std::string& class_type) {
+  auto it = fast_.find(class_type);
+  if (it != fast_.end()) return it->second;
+  FastClass fc;
+  pyb::object info = helpers_.attr("fast_class")(class_type);
+  if (!info.is_none()) {
+    pyb::tuple t = info;
+    fc.ok = true;
+    fc.cls = t[0];
+    fc.function = t[1];
+    fc.outputs = pyb::cast<size_t>(t[2]);
+  }
+  if (!objects_) {
+    objects_ = helpers_.attr("_objects");
+    executing_var_ = helpers_.attr("_executing");
+    prefix_var_ = helpers_.attr("_graph_prefix_var")();
+  }
+  return fast_.emplace(class_type, std::move(fc)).first->second;
+}
+
+// An input value the fast path can pass as is: not an ExecutionBlocker and not a stand-in for a
+// Python object of an expansion graph ({"__py_ref__": n}).
+static bool plain_value(PyObject* v) {
+  if (PyDict_CheckExact(v)) return PyDict_GetItemString(v, "__py_ref__") == nullptr;
+  if (v == Py_None || PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyUnicode_CheckExact(v) || PyBool_Check(v) ||
+      PyList_CheckExact(v) || PyTuple_CheckExact(v))
+    return true;
+  return std::strcmp(Py_TYPE(v)->tp_name, "ExecutionBlocker") != 0;
+}
+
+std::optional<NodeResult> PythonRuntime::fast_execute(const NodeCall& call) {
+  const FastClass& fc = fast_class(call.class_type);
+  if (!fc.ok) return std::nullopt;
+  pyb::dict kwargs;
+  for (const auto& [name, arg] : call.inputs) {
+    pyb::object v;
+    if (arg.constant) {
+      if (!call.def->find_input(name)) continue;  // undeclared constants are dropped
+      v = to_py(*arg.constant);
+    } else if (arg.source) {
+      pyb::list lists = static_cast<PyOutputs*>(arg.source.get())->lists;
+      if (arg.slot < 0 || static_cast<size_t>(arg.slot) >= lists.size()) return std::nullopt;
+      PyObject* l = PyList_GET_ITEM(lists.ptr(), arg.slot);
+      if (!PyList_CheckExact(l) || PyList_GET_SIZE(l) != 1) return std::nullopt;
+      v = pyb::reinterpret_borrow<pyb::object>(PyList_GET_ITEM(l, 0));
+    } else {
+      v = pyb::none();  // a lazy input not evaluated
+    }
+    if (!plain_value(v.ptr())) return std::nullopt;
+    kwargs[pyb::str(name)] = v;
+  }
+  pyb::tuple key = pyb::make_tuple(call.node_id, call.class_type);
+  PyObject* found = PyDict_GetItemWithError(objects_.ptr(), key.ptr());
+  pyb::object obj = found ? pyb::reinterpret_borrow<pyb::object>(found)
+                          : helpers_.attr("_instance")(call.node_id, call.class_type, fc.cls);
+  // ComfyUI's per-call context: the executing node (a context variable, reset after the call)
+  // and GraphBuilder's default id prefix (left set, as set_default_prefix leaves it).
+  pyb::object ctx = pyb::make_tuple(call.node_id, 0);
+  PyObject* token = PyContextVar_Set(executing_var_.ptr(), ctx.ptr());
+  if (!token) throw pyb::error_already_set();
+  pyb::object prefix = pyb::make_tuple(call.node_id, 0, 0);
+  Py_XDECREF(PyContextVar_Set(prefix_var_.ptr(), prefix.ptr()));
+  PyObject* fn = PyObject_GetAttr(obj.ptr(), fc.function.ptr());
+  PyObject* res = fn ? PyObject_Call(fn, pyb::tuple().ptr(), kwargs.ptr()) : nullptr;
+  Py_XDECREF(fn);
+  if (!res) {
+    pyb::error_already_set err;  // fetches the exception
+    PyContextVar_Reset(executing_var_.ptr(), token);
+    Py_DECREF(token);
+    return parse_result(helpers_.attr("fast_error")(err.value(), err.trace(), kwargs));
+  }
+  PyContextVar_Reset(executing_var_.ptr(), token);
+  Py_DECREF(token);
+  pyb::object result = pyb::reinterpret_steal<pyb::object>(res);
+  bool plain = PyTuple_CheckExact(res) && static_cast<size_t>(PyTuple_GET_SIZE(res)) == fc.outputs;
+  for (Py_ssize_t i = 0; plain && i < PyTuple_GET_SIZE(res); ++i) {
+    PyObject* x = PyTuple_GET_ITEM(res, i);
+    plain = std::strcmp(Py_TYPE(x)->tp_name, "ExecutionBlocker") != 0;
+  }
+  if (!plain)  // UI dicts, expansions, blockers, NodeOutput: the general merge
+    return parse_result(helpers_.attr("fast_finish")(call.node_id, fc.cls, result, kwargs));
+  pyb::list outputs(fc.outputs);
+  for (size_t i = 0; i < fc.outputs; ++i) {
+    pyb::list one(1);
+    PyObject* x = PyTuple_GET_ITEM(res, i);
+    Py_INCREF(x);
+    PyList_SET_ITEM(one.ptr(), 0, x);
+    PyList_SET_ITEM(outputs.ptr(), i, one.release().ptr());
+  }
+  NodeResult r;
+  r.outputs = std::make_shared<PyOutputs>(std::move(outputs));
+  return r;
+}
+
 NodeResult PythonRuntime::execute(const NodeCall& call) {
   pyb::gil_scoped_acquire gil;
+  if (auto fast = fast_execute(call)) return std::move(*fast);
+  return parse_result(helpers_.attr("execute")(call.node_id, call.class_type, build_inputs(call)));
+}
+
+NodeResult PythonRuntime::parse_result(const pyb::tuple& res) {
   NodeResult r;
-  pyb::tuple res = helpers_.attr("execute")(call.node_id, call.class_type, build_inputs(call));
   std::string kind = pyb::cast<std::string>(res[0]);
   if (res.size() > 3)
     for (auto m : res[3]) r.block_messages.push_back(pyb::cast<std::string>(pyb::str(m)));

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "exec/runtime.h"
@@ -41,12 +42,25 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
 
  private:
   pyb::dict build_inputs(const NodeCall& call, pyb::list* missing = nullptr);
+  NodeResult parse_result(const pyb::tuple& res);
+  // A plain V1 class (see comfy._runtime._fast_info), decided once per class and prompt.
+  struct FastClass {
+    bool ok = false;
+    pyb::object cls, function;
+    size_t outputs = 0;
+  };
+  const FastClass& fast_class(const std::string& class_type);
+  // The node called straight from C++ when every input is one plain value and a tuple comes back
+  // (no Python frame of ours in between); nullopt when the general path must run the node.
+  std::optional<NodeResult> fast_execute(const NodeCall& call);
   std::shared_ptr<NodeDef> describe(const std::string& class_type);
   pyb::object helpers_;
   PyThreadState* thread_state_ = nullptr;  // the executor thread's, kept for its life
   PyGILState_STATE gil_state_{};
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs_;
+  std::unordered_map<std::string, FastClass> fast_;  // executor thread, under the GIL
+  pyb::object objects_, executing_var_, prefix_var_;  // comfy._runtime state, fetched once
 };
 
 }  // namespace comfy::py

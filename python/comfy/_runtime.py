@@ -426,7 +426,8 @@ def _instance(node_id, class_type, cls):
 
 def _error(ex, data):
     logging.error("!!! Exception during processing !!! %s", ex)
-    logging.error(traceback.format_exc())
+    # From the exception itself: the native fast path reports it outside an except block.
+    logging.error("".join(traceback.format_exception(type(ex), ex, ex.__traceback__)).rstrip("\n"))
     formatted = {}
     if data is not None:
         hidden = _v3_hidden_names()  # ComfyUI leaves V3 hidden values out of current_inputs
@@ -486,6 +487,39 @@ def _fast_info(cls):
         info = None
     _fast_classes[cls] = info
     return info
+
+
+def fast_class(class_type):
+    """For comfy._core's native fast path: (class, FUNCTION, output count) of a plain V1 class."""
+    cls = MAPPINGS.get(class_type)
+    info = None if cls is None else _fast_info(cls)
+    return None if info is None else (cls, info[0], info[1])
+
+
+def _graph_prefix_var():
+    """The context variable behind GraphBuilder.set_default_prefix (set before every node call)."""
+    import sys
+    graph_utils = sys.modules.get("comfy_execution.graph_utils")
+    if graph_utils is None:
+        import importlib
+        graph_utils = importlib.import_module("comfy_execution.graph_utils")
+    return graph_utils.GraphBuilder._default_prefix
+
+
+def fast_error(ex, tb, kwargs):
+    """The native fast path's node call raised `ex` (traceback `tb`): ComfyUI's error payload (or
+    an interrupt)."""
+    if tb is not None and ex.__traceback__ is None:
+        ex = ex.with_traceback(tb)
+    if isinstance(ex, model_management.InterruptProcessingException):
+        logging.info("Processing interrupted")
+        return ("interrupted", None, None, ())
+    return ("error", _error(ex, {k: [v] for k, v in kwargs.items()}), None, ())
+
+
+def fast_finish(node_id, cls, result, kwargs):
+    """The native fast path called the node but its result needs the general merge."""
+    return _finish(node_id, cls, [result], {k: [v] for k, v in kwargs.items()}, [])
 
 
 def _fast_execute(node_id, class_type, cls, info, inputs):
