@@ -25,6 +25,7 @@ FileBody::~FileBody() {
 
 struct FileSender::Core {
   size_t turn_bytes;
+  bool copy = false;
   int ep = -1;
   int wake = -1;
   std::thread thread;
@@ -62,7 +63,11 @@ FileSender::Transfer::Result FileSender::Transfer::turn(size_t budget) {
     }
     off_t off = static_cast<off_t>(off_);
     size_t want = static_cast<size_t>(std::min<uint64_t>(left_, budget - sent));
-    ssize_t n = ::sendfile(sock_, body_->fd, &off, want);
+    ssize_t n = copy_ ? copy_some(want) : ::sendfile(sock_, body_->fd, &off, want);
+    if (n < 0 && !copy_ && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+      copy_ = true;  // this file's filesystem cannot splice
+      continue;
+    }
     if (n > 0) {
       off_ += static_cast<uint64_t>(n);
       left_ -= static_cast<uint64_t>(n);
@@ -106,6 +111,13 @@ FileSender::Transfer::Result FileSender::Transfer::turn(size_t budget) {
     }
   }
   return r;
+}
+
+ssize_t FileSender::Transfer::copy_some(size_t want) {
+  char buf[64 * 1024];
+  ssize_t got = ::pread(body_->fd, buf, std::min(want, sizeof buf), static_cast<off_t>(off_));
+  if (got <= 0) return got;  // 0: end of file; -1: errno says why (EINTR is retried)
+  return ::send(sock_, buf, static_cast<size_t>(got), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 void FileSender::Transfer::detach() {
@@ -187,8 +199,9 @@ void FileSender::Core::run() {
   }
 }
 
-FileSender::FileSender(size_t turn_bytes) : core_(std::make_shared<Core>()) {
+FileSender::FileSender(size_t turn_bytes, bool copy) : core_(std::make_shared<Core>()) {
   core_->turn_bytes = std::max<size_t>(turn_bytes, 4096);
+  core_->copy = copy;
 }
 
 FileSender::~FileSender() { stop(); }
@@ -243,6 +256,7 @@ std::shared_ptr<FileSender::Transfer> FileSender::create(int sock, std::shared_p
   std::lock_guard lk(core_->mu);
   if (!core_->started || core_->stopping) return nullptr;
   t->epfd_ = core_->ep;
+  t->copy_ = core_->copy;
   t->id_ = core_->next_id++;
   core_->live.emplace(t->id_, t);
   return t;

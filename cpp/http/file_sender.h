@@ -21,6 +21,9 @@
 //    number can then belong to a new client. Every syscall on the socket happens under the
 //    transfer's mutex while it is attached; the server calls detach() from onDisconnection (before
 //    that close), and after detach() returns the descriptor is never touched again.
+//  - A filesystem without sendfile support (EINVAL, ENOSYS) switches that transfer to pread and
+//    send through a 64 KiB stack buffer; bytes the socket did not take are read again next turn,
+//    so nothing is kept between turns either way.
 //  - The file ending before the announced length (it shrank meanwhile) or a socket error ends
 //    the transfer with shutdown(SHUT_RDWR): the client sees the connection end short of its
 //    Content-Length, never bytes that are not the file's, and the reactor sees EOF and cleans up.
@@ -81,10 +84,12 @@ class FileSender {
       std::function<void()> progress;
     };
     Result turn(size_t budget);
+    ssize_t copy_some(size_t want);  // the fallback: one pread + send
 
     std::mutex mu_;
     int sock_ = -1;  // -1 once finished or detached
     bool in_epoll_ = false;
+    bool copy_ = false;  // pread + send instead of sendfile
     bool queued_ = false;  // in the ready list (guarded by the sender's mutex)
     int epfd_ = -1;
     uint64_t id_ = 0;
@@ -95,7 +100,8 @@ class FileSender {
     std::weak_ptr<Core> core_;
   };
 
-  explicit FileSender(size_t turn_bytes = kTurnBytes);
+  // copy: every transfer uses the pread + send fallback from the start (tests cover it so).
+  explicit FileSender(size_t turn_bytes = kTurnBytes, bool copy = false);
   ~FileSender();
   FileSender(const FileSender&) = delete;
   FileSender& operator=(const FileSender&) = delete;

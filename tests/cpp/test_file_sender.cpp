@@ -135,10 +135,16 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds ms 
   return pred();
 }
 
+// Every FileSender test runs with sendfile and with the pread + send fallback.
+class FileSenderTest : public ::testing::TestWithParam<bool> {
+ protected:
+  bool copy() const { return GetParam(); }
+};
+
 }  // namespace
 
-TEST(FileSender, WholeFileAndSlicesAreByteIdentical) {
-  FileSender sender;
+TEST_P(FileSenderTest, WholeFileAndSlicesAreByteIdentical) {
+  FileSender sender(FileSender::kTurnBytes, copy());
   sender.start();
   const std::string data = random_bytes(3 * 1024 * 1024 + 123);
   TempFile f(data);
@@ -157,8 +163,8 @@ TEST(FileSender, WholeFileAndSlicesAreByteIdentical) {
   EXPECT_TRUE(wait_until([&] { return sender.active() == 0; }));
 }
 
-TEST(FileSender, ManyTurnsThroughATinySocketBuffer) {
-  FileSender sender(64 * 1024);
+TEST_P(FileSenderTest, ManyTurnsThroughATinySocketBuffer) {
+  FileSender sender(64 * 1024, copy());
   sender.start();
   const std::string data = random_bytes(4 * 1024 * 1024, 7);
   TempFile f(data);
@@ -179,8 +185,8 @@ TEST(FileSender, ManyTurnsThroughATinySocketBuffer) {
   EXPECT_EQ(p.read_all(4), "next");
 }
 
-TEST(FileSender, FileThatShrinksEndsTheConnectionWithoutGarbage) {
-  FileSender sender(64 * 1024);
+TEST_P(FileSenderTest, FileThatShrinksEndsTheConnectionWithoutGarbage) {
+  FileSender sender(64 * 1024, copy());
   sender.start();
   const std::string data = random_bytes(4 * 1024 * 1024, 3);
   TempFile f(data);
@@ -196,8 +202,8 @@ TEST(FileSender, FileThatShrinksEndsTheConnectionWithoutGarbage) {
   EXPECT_TRUE(got == data.substr(0, got.size()));
 }
 
-TEST(FileSender, AnnouncedLengthBeyondTheFileIsTruncated) {
-  FileSender sender;
+TEST_P(FileSenderTest, AnnouncedLengthBeyondTheFileIsTruncated) {
+  FileSender sender(FileSender::kTurnBytes, copy());
   sender.start();
   const std::string data = random_bytes(100000, 5);
   TempFile f(data);
@@ -209,8 +215,8 @@ TEST(FileSender, AnnouncedLengthBeyondTheFileIsTruncated) {
   EXPECT_TRUE(got == data);
 }
 
-TEST(FileSender, ClientResetFails) {
-  FileSender sender(64 * 1024);
+TEST_P(FileSenderTest, ClientResetFails) {
+  FileSender sender(64 * 1024, copy());
   sender.start();
   const std::string data = random_bytes(8 * 1024 * 1024, 9);
   TempFile f(data);
@@ -226,8 +232,8 @@ TEST(FileSender, ClientResetFails) {
   EXPECT_TRUE(wait_until([&] { return sender.active() == 0; }));
 }
 
-TEST(FileSender, DetachLeavesTheSocketAloneAndSkipsDone) {
-  FileSender sender(64 * 1024);
+TEST_P(FileSenderTest, DetachLeavesTheSocketAloneAndSkipsDone) {
+  FileSender sender(64 * 1024, copy());
   sender.start();
   const std::string data = random_bytes(4 * 1024 * 1024, 11);
   TempFile f(data);
@@ -256,8 +262,8 @@ TEST(FileSender, DetachLeavesTheSocketAloneAndSkipsDone) {
   EXPECT_FALSE(d.wait(std::chrono::milliseconds(50)).has_value());
 }
 
-TEST(FileSender, ConcurrentTransfersAllArrive) {
-  FileSender sender(256 * 1024);
+TEST_P(FileSenderTest, ConcurrentTransfersAllArrive) {
+  FileSender sender(256 * 1024, copy());
   sender.start();
   const std::string data = random_bytes(6 * 1024 * 1024, 13);
   TempFile f(data);
@@ -281,8 +287,8 @@ TEST(FileSender, ConcurrentTransfersAllArrive) {
   }
 }
 
-TEST(FileSender, StopDetachesEverythingAndRefusesNewTransfers) {
-  auto sender = std::make_unique<FileSender>(64 * 1024);
+TEST_P(FileSenderTest, StopDetachesEverythingAndRefusesNewTransfers) {
+  auto sender = std::make_unique<FileSender>(64 * 1024, copy());
   sender->start();
   const std::string data = random_bytes(4 * 1024 * 1024, 17);
   TempFile f(data);
@@ -299,6 +305,9 @@ TEST(FileSender, StopDetachesEverythingAndRefusesNewTransfers) {
   EXPECT_FALSE(da.wait(std::chrono::milliseconds(20)).has_value());
   EXPECT_FALSE(db.wait(std::chrono::milliseconds(20)).has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, FileSenderTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "copy" : "sendfile"; });
 
 TEST(FileResponse, HeadCarriesTheFileLengthAndNoBody) {
   TempFile f("0123456789");
