@@ -109,7 +109,11 @@ void PythonRuntime::begin_prompt(const QueueItem& item) {
   reset_defs();
   pyb::gil_scoped_acquire gil;
   fast_.clear();  // hidden inputs and INPUT_TYPES are per prompt
-  helpers_.attr("begin_prompt")(item.prompt_id, to_py(item.prompt), to_py(item.extra_data));
+  // The prompt is converted to Python only if a node asks for it (the item outlives the prompt's
+  // run; end_prompt drops the loader).
+  const Json* prompt = &item.prompt;
+  pyb::cpp_function loader([prompt]() { return to_py(*prompt); });
+  helpers_.attr("begin_prompt")(item.prompt_id, loader, to_py(item.extra_data));
 }
 
 void PythonRuntime::end_prompt() {

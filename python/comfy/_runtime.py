@@ -111,12 +111,29 @@ def types_match(src_class, slot, dst_class, input_name):
 
 
 def begin_prompt(prompt_id, prompt, extra_data):
+    """`prompt` is the prompt dict, or a function returning it: comfy._core converts the prompt
+    only when something asks for it (PROMPT/DYNPROMPT inputs, IS_CHANGED recording), which
+    most prompts never do."""
     _hidden_specs.clear()
     _ctx.pop("dynprompt", None)
+    _ctx.pop("prompt_loader", None)
+    if callable(prompt):
+        _ctx["prompt_loader"], prompt = prompt, None
     _ctx.update(prompt_id=prompt_id, prompt=prompt, extra_data=extra_data)
 
 
+_PROMPT = object()  # stands for the executing prompt, converted when a PROMPT input needs it
+
+
+def _prompt():
+    prompt = _ctx["prompt"]
+    if prompt is None:
+        prompt = _ctx["prompt"] = _ctx.pop("prompt_loader")()
+    return prompt
+
+
 def end_prompt():
+    _ctx.pop("prompt_loader", None)  # it reads the native prompt, which is about to go
     _refs.clear()
     _pending_subgraph.clear()
     loop = _ctx.pop("loop", None)
@@ -181,7 +198,7 @@ def _dynprompt():
             from comfy_execution.graph import DynamicPrompt
         except ImportError:
             return None
-        dyn = _ctx["dynprompt"] = DynamicPrompt(_ctx["prompt"])
+        dyn = _ctx["dynprompt"] = DynamicPrompt(_prompt())
     return dyn
 
 
@@ -192,7 +209,7 @@ def _hidden_inputs(cls, node_id, data, prompt):
     extra = _ctx["extra_data"] or {}
     for name, marker in hidden.items():
         if marker == "PROMPT":
-            data[name] = [prompt]
+            data[name] = [_prompt() if prompt is _PROMPT else prompt]
         elif marker == "DYNPROMPT":
             data[name] = [_dynprompt()]
         elif marker == "EXTRA_PNGINFO":
@@ -572,7 +589,7 @@ def execute(node_id, class_type, inputs):
             returns, data = _pending_async.pop(node_id)
             returns = _task_results(returns)
         else:
-            data = _call_data(cls, node_id, inputs, _ctx["prompt"])
+            data = _call_data(cls, node_id, inputs, _PROMPT)
             obj = _instance(node_id, class_type, cls)
             token = _executing.set((node_id, 0))
             try:
@@ -650,7 +667,7 @@ def check_lazy(node_id, class_type, inputs, missing):
     cls = MAPPINGS[class_type]
     data = None
     try:
-        data = _call_data(cls, node_id, inputs, _ctx["prompt"])
+        data = _call_data(cls, node_id, inputs, _PROMPT)
         obj = _instance(node_id, class_type, cls)
         token = _executing.set((node_id, 0))
         try:
@@ -677,7 +694,7 @@ def is_changed(node_id, class_type, inputs, record=False):
     except Exception as ex:
         logging.warning("WARNING: %s", ex)
         value = float("nan")
-    node = _ctx["prompt"].get(node_id) if record else None
+    node = _prompt().get(node_id) if record else None
     if isinstance(node, dict):
         node["is_changed"] = value
     return value
