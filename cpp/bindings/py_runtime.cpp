@@ -252,6 +252,7 @@ std::optional<NodeResult> PythonRuntime::fast_execute(const NodeCall& call) {
 }
 
 NodeResult PythonRuntime::execute(const NodeCall& call) {
+  note_instance(call.node_id);
   pyb::gil_scoped_acquire gil;
   if (auto fast = fast_execute(call)) return std::move(*fast);
   return parse_result(helpers_.attr("execute")(call.node_id, call.class_type, build_inputs(call)));
@@ -298,6 +299,7 @@ LazyCheck PythonRuntime::check_lazy(const NodeCall& call) {
   LazyCheck lc;
   pyb::list missing;
   pyb::dict inputs = build_inputs(call, &missing);
+  note_instance(call.node_id);
   pyb::tuple res = helpers_.attr("check_lazy")(call.node_id, call.class_type, inputs, missing);
   std::string kind = pyb::cast<std::string>(res[0]);
   if (kind == "ok") {
@@ -328,6 +330,13 @@ NodeResult PythonRuntime::resolve_expansion(
 }
 
 void PythonRuntime::retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) {
+  // A re-queued prompt keeps the same (id, class) pairs: nothing to drop, no Python call. Any
+  // node created since (an expansion's) is dropped by the next differing call, as before.
+  if (keep == last_kept_ && !objects_changed_) return;
+  last_kept_ = keep;
+  kept_ids_.clear();
+  for (const auto& [id, _] : keep) kept_ids_.insert(id);
+  objects_changed_ = false;
   pyb::gil_scoped_acquire gil;
   pyb::list l;
   for (const auto& [id, ct] : keep) l.append(pyb::make_tuple(id, ct));
@@ -335,6 +344,8 @@ void PythonRuntime::retain_objects(const std::vector<std::pair<std::string, std:
 }
 
 void PythonRuntime::clear_objects() {
+  last_kept_.clear();
+  kept_ids_.clear();
   pyb::gil_scoped_acquire gil;
   helpers_.attr("clear_objects")();
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "exec/runtime.h"
 #include "graph/validate.h"
@@ -61,6 +62,12 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs_;
   std::unordered_map<std::string, FastClass> fast_;  // executor thread, under the GIL
   pyb::object objects_, executing_var_, prefix_var_;  // comfy._runtime state, fetched once
+  std::vector<std::pair<std::string, std::string>> last_kept_;  // the last retain_objects set
+  std::unordered_set<std::string> kept_ids_;
+  bool objects_changed_ = false;  // an instance outside last_kept_ may exist (an expansion node)
+  void note_instance(const std::string& node_id) {
+    if (!objects_changed_ && !kept_ids_.count(node_id)) objects_changed_ = true;
+  }
 };
 
 }  // namespace comfy::py
