@@ -107,11 +107,16 @@ struct PromptRun {
     // ComfyUI resends every non-pending node each time (quadratic in the prompt size); build it
     // only when someone will receive it.
     if (!hub.has_targets(client)) return;
+    // Ids in the registry are unique: append to the object's storage (ordered_json's operator[]
+    // searches linearly, which made every message quadratic in the prompt size), reserved
+    // because growing it would copy every entry.
     Json nodes = Json::object();
+    auto& items = static_cast<std::vector<std::pair<const std::string, Json>>&>(nodes.get_ref<Json::object_t&>());
+    items.reserve(progress.size());
     for (const auto& p : progress)
-      nodes[p.id] = {{"value", p.value}, {"max", p.max}, {"state", p.state}, {"node_id", p.id}, {"prompt_id", pid()},
-                     {"display_node_id", display_of(p.id)}, {"parent_node_id", parent_of(p.id)},
-                     {"real_node_id", real_of(p.id)}};
+      items.emplace_back(p.id, Json{{"value", p.value}, {"max", p.max}, {"state", p.state}, {"node_id", p.id},
+                                    {"prompt_id", pid()}, {"display_node_id", display_of(p.id)},
+                                    {"parent_node_id", parent_of(p.id)}, {"real_node_id", real_of(p.id)}});
     hub.send_json("progress_state", Json{{"prompt_id", pid()}, {"nodes", std::move(nodes)}}, client);
   }
   Progress& entry(const std::string& id) {
