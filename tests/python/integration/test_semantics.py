@@ -150,3 +150,65 @@ def test_expansion_inside_an_expansion(cache_server):
     # The inner expansion's ids carry both prefixes; display ids stay the outer node's.
     assert executing == [("1", "1"), ("2", "2"), ("2.0.0.1", "2"), ("2.0.0.1.0.0.1", "2"),
                          ("2.0.0.1.0.0.2", "2"), ("9", "9")]
+
+
+def test_while_loop_by_expansion(cache_server):
+    """The loop-pack pattern: a close node copies the loop body (found through DYNPROMPT) into an
+    expansion fed by a new open node, until the value reaches the limit. Each pass re-runs the body
+    (two SemAddOne) on the new value; the constant upstream of the body is a cache hit."""
+    start = 5000 + int(uuid.uuid4().int % 1000)  # away from the values other tests use (LRU keeps their entries)
+    prompt = {
+        "1": sem("SemWhileOpen", value=start),
+        "2": sem("SemAddOne", value=["1", 1]),
+        "3": sem("SemAddOne", value=["2", 0]),
+        "4": sem("SemWhileClose", flow=["1", 0], value=["3", 0], limit=start + 7),
+        "9": sem("SemShow", value=["4", 0]),
+    }
+    run = queue_and_collect(cache_server, prompt)
+    assert run.one("execution_success")
+    out = show(run)
+    # 0 -> 2 -> 4 -> 6 -> 8 (relative to start): four passes of the body, stops at >= start + 7.
+    assert out["value"] == [start + 8]
+    assert [r for r in out["runs"] if r[0] in ("open", "add")][-12:] == [
+        ["open", start], ["add", start], ["add", start + 1],
+        ["open", start + 2], ["add", start + 2], ["add", start + 3],
+        ["open", start + 4], ["add", start + 4], ["add", start + 5],
+        ["open", start + 6], ["add", start + 6], ["add", start + 7]]
+    executing = [(m.data["node"], m.data["display_node"]) for m in run.of("executing") if m.data["node"]]
+    # Every node of a pass shows as the outermost close node "4"; the ids nest one level per pass.
+    assert executing[:4] == [("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")]
+    inner = [e for e in executing[4:] if e[0] != "9"]
+    assert inner and all(display == "4" for _, display in inner)
+    assert inner[:4] == [("4.0.0.open", "4"), ("4.0.0.body2", "4"), ("4.0.0.body3", "4"), ("4.0.0.close", "4")]
+    assert len(inner) == 12  # three expanded passes of open, two body nodes and close
+    assert inner[-1][0] == "4.0.0.close.0.0.close.0.0.close"  # each pass expands inside the last
+    assert executing[-1] == ("9", "9")
+
+
+def test_async_check_lazy_status(cache_server):
+    tag = uuid.uuid4().hex[:8]
+    prompt = {
+        "1": sem("SemValue", value=1, tag="a" + tag),
+        "2": sem("SemValue", value=2, tag="b" + tag),
+        "3": sem("SemAsyncLazySelect", select=0, a=["1", 0], b=["2", 0]),
+        "9": sem("SemShow", value=["3", 0]),
+    }
+    run = queue_and_collect(cache_server, prompt)
+    assert run.one("execution_success")
+    out = show(run)
+    assert out["value"] == [1]
+    assert out["runs"][-3:] == [["check", 0, None, None], ["value", "a" + tag], ["check", 0, 1, None]]
+    assert [n for n in run.executing_nodes() if n is not None] == ["3", "1", "3", "9"]
+
+
+def test_async_validate_inputs(cache_server):
+    ok = {"1": sem("SemAsyncValidated", value=4), "9": sem("SemShow", value=["1", 0])}
+    run = queue_and_collect(cache_server, ok)
+    assert run.one("execution_success") and show(run)["value"] == [4]
+    r = cache_server.post("/prompt", json={"prompt": {"1": sem("SemAsyncValidated", value=-3),
+                                                       "9": sem("SemShow", value=["1", 0])}})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["node_errors"]["1"]["errors"] == [{
+        "type": "custom_validation_failed", "message": "Custom validation failed for node",
+        "details": "value - negative value -3", "extra_info": {"input_name": "value"}}]

@@ -329,7 +329,95 @@ class SemCollect:
         return {"ui": {"value": [a, b, c], "runs": runs}}
 
 
-NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemLazySelect, SemValue, SemShow, SemBlock, SemRange, SemDouble,
+class SemAsyncLazySelect(SemLazySelect):
+    """SemLazySelect with an async check_lazy_status."""
+
+    async def check_lazy_status(self, select, a=None, b=None):
+        await asyncio.sleep(0.01)
+        return SemLazySelect.check_lazy_status(self, select, a, b)
+
+
+class SemAsyncValidated:
+    """Passes `value` on; an async VALIDATE_INPUTS refuses negative values."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0, "min": -100, "max": 100})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    @classmethod
+    async def VALIDATE_INPUTS(cls, value):
+        await asyncio.sleep(0)
+        return True if value >= 0 else f"negative value {value}"
+
+    def run(self, value):
+        return (value,)
+
+
+class SemWhileOpen:
+    """Opens a while loop (the pattern loop packs build with DYNPROMPT and expansion)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0})}}
+
+    RETURN_TYPES = ("FLOW_CONTROL", "INT")
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        RUNS.append(("open", value))
+        return ("flow", value)
+
+
+class SemWhileClose:
+    """Closes a while loop: while value < limit, expands into a copy of the loop body (every node
+    between the open node and this one, found through DYNPROMPT) fed by a new open node, and a new
+    close node; its result is the new close node's."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"flow": ("FLOW_CONTROL", {"rawLink": True}),
+                             "value": ("INT", {"forceInput": True}),
+                             "limit": ("INT", {"default": 5})},
+                "hidden": {"dynprompt": "DYNPROMPT", "unique_id": "UNIQUE_ID"}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, flow, value, limit, dynprompt=None, unique_id=None):
+        from comfy_execution.graph_utils import GraphBuilder, is_link
+        if value >= limit:
+            return (value,)
+        open_id = flow[0]
+        body, stack = [], [unique_id]
+        while stack:
+            for v in dynprompt.get_node(stack.pop())["inputs"].values():
+                if is_link(v) and v[0] not in (open_id, unique_id) and v[0] not in body:
+                    body.append(v[0])
+                    stack.append(v[0])
+        graph = GraphBuilder()
+        new_open = graph.node("SemWhileOpen", "open", value=value)
+        copies = {nid: graph.node(dynprompt.get_node(nid)["class_type"], "body" + nid) for nid in body}
+
+        def mapped(v):
+            if not is_link(v):
+                return v
+            return new_open.out(v[1]) if v[0] == open_id else copies[v[0]].out(v[1])
+        for nid in body:
+            for name, v in dynprompt.get_node(nid)["inputs"].items():
+                copies[nid].set_input(name, mapped(v))
+        close_value = dynprompt.get_node(unique_id)["inputs"]["value"]
+        new_close = graph.node("SemWhileClose", "close", flow=new_open.out(0), value=mapped(close_value), limit=limit)
+        return {"result": (new_close.out(0),), "expand": graph.finalize()}
+
+
+NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemAsyncLazySelect, SemAsyncValidated, SemWhileOpen, SemWhileClose,
+                                               SemLazySelect, SemValue, SemShow, SemBlock, SemRange, SemDouble,
                                                SemSum, SemAsyncSleep, SemAsyncFail, SemAddOne, SemExpandChain,
                                                SemExpandNested, SemExpandCycle, SemAsyncWork, SemAsyncTimeout,
                                                SemAsyncExpand, SemCollect)}
