@@ -24,8 +24,7 @@ FileBody::~FileBody() {
 }
 
 struct FileSender::Core {
-  size_t turn_bytes;
-  bool copy = false;
+  Options opts;
   int ep = -1;
   int wake = -1;
   std::thread thread;
@@ -37,6 +36,8 @@ struct FileSender::Core {
 
   void run();
   void run_turn(const std::shared_ptr<Transfer>& t);
+  void tick_all(std::chrono::steady_clock::time_point now);
+  void settle(const std::shared_ptr<Transfer>& t, Transfer::Result& r);
   void notify() {
     uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake, &one, sizeof one);
@@ -47,6 +48,16 @@ struct FileSender::Core {
   }
 };
 
+void FileSender::Transfer::finish(Result& r) {
+  r.turn = Turn::Done;
+  if (r.outcome != Outcome::Complete) ::shutdown(sock_, SHUT_RDWR);
+  if (in_epoll_) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, sock_, nullptr);
+  in_epoll_ = false;
+  sock_ = -1;
+  r.done = std::move(cb_.done);
+  cb_ = {};
+}
+
 FileSender::Transfer::Result FileSender::Transfer::turn(size_t budget) {
   Result r;
   std::lock_guard lk(mu_);
@@ -54,7 +65,7 @@ FileSender::Transfer::Result FileSender::Transfer::turn(size_t budget) {
   size_t sent = 0;
   for (;;) {
     if (left_ == 0) {
-      r.turn = Turn::Done;
+      finish(r);
       break;
     }
     if (sent >= budget) {
@@ -75,8 +86,8 @@ FileSender::Transfer::Result FileSender::Transfer::turn(size_t budget) {
       continue;
     }
     if (n == 0) {  // end of file before the announced length: the file shrank
-      r.turn = Turn::Done;
       r.outcome = Outcome::Truncated;
+      finish(r);
       break;
     }
     if (errno == EINTR) continue;
@@ -92,24 +103,26 @@ FileSender::Transfer::Result FileSender::Transfer::turn(size_t budget) {
         break;
       }
     }
-    r.turn = Turn::Done;  // EPIPE, ECONNRESET, EIO from the file, or no epoll slot
-    r.outcome = Outcome::Failed;
+    r.outcome = Outcome::Failed;  // EPIPE, ECONNRESET, EIO from the file, or no epoll slot
+    finish(r);
     break;
   }
-  if (r.turn == Turn::Done) {
-    if (r.outcome != Outcome::Complete) ::shutdown(sock_, SHUT_RDWR);
-    if (in_epoll_) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, sock_, nullptr);
-    in_epoll_ = false;
-    sock_ = -1;
-    r.done = std::move(cb_.done);
-    cb_ = {};
-  } else if (sent && cb_.progress) {
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_progress_ >= std::chrono::seconds(1)) {
-      last_progress_ = now;
-      r.progress = cb_.progress;
-    }
+  if (sent) last_progress_ = std::chrono::steady_clock::now();
+  return r;
+}
+
+FileSender::Transfer::Result FileSender::Transfer::tick(std::chrono::steady_clock::time_point now,
+                                                        std::chrono::milliseconds stall_timeout) {
+  Result r;
+  std::lock_guard lk(mu_);
+  if (sock_ < 0) return r;  // Gone
+  if (now - last_progress_ > stall_timeout) {
+    r.outcome = Outcome::Failed;
+    finish(r);
+    return r;
   }
+  r.turn = Turn::Wait;
+  r.keepalive = cb_.keepalive;
   return r;
 }
 
@@ -136,8 +149,8 @@ void FileSender::Transfer::detach() {
   }
 }
 
-void FileSender::Core::run_turn(const std::shared_ptr<Transfer>& t) {
-  auto r = t->turn(turn_bytes);
+// Bookkeeping after a turn or tick, then the callbacks, with no lock held.
+void FileSender::Core::settle(const std::shared_ptr<Transfer>& t, Transfer::Result& r) {
   if (r.turn == Transfer::Turn::Again) {
     std::lock_guard lk(mu);
     if (!stopping && !t->queued_ && live.count(t->id_)) {
@@ -149,8 +162,26 @@ void FileSender::Core::run_turn(const std::shared_ptr<Transfer>& t) {
     std::lock_guard lk(mu);
     live.erase(t->id_);
   }
-  if (r.progress) r.progress();
+  if (r.keepalive) r.keepalive();
   if (r.done) r.done(r.outcome);
+}
+
+void FileSender::Core::run_turn(const std::shared_ptr<Transfer>& t) {
+  auto r = t->turn(opts.turn_bytes);
+  settle(t, r);
+}
+
+void FileSender::Core::tick_all(std::chrono::steady_clock::time_point now) {
+  std::vector<std::shared_ptr<Transfer>> all;
+  {
+    std::lock_guard lk(mu);
+    all.reserve(live.size());
+    for (auto& [id, t] : live) all.push_back(t);
+  }
+  for (const auto& t : all) {
+    auto r = t->tick(now, opts.stall_timeout);
+    settle(t, r);
+  }
 }
 
 void FileSender::Core::run() {
@@ -158,16 +189,23 @@ void FileSender::Core::run() {
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+  using clock = std::chrono::steady_clock;
   std::vector<epoll_event> events(64);
   std::vector<std::shared_ptr<Transfer>> batch;
+  auto next_tick = clock::now() + opts.tick;
   for (;;) {
-    bool have_ready;
+    int timeout = -1;
     {
       std::lock_guard lk(mu);
       if (stopping) return;
-      have_ready = !ready.empty();
+      if (!ready.empty()) {
+        timeout = 0;
+      } else if (!live.empty()) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now()).count();
+        timeout = static_cast<int>(std::clamp<long long>(ms + 1, 0, opts.tick.count() + 1));
+      }
     }
-    int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), have_ready ? 0 : -1);
+    int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), timeout);
     if (n < 0 && errno != EINTR) {
       std::perror("FileSender: epoll_wait");
       n = 0;
@@ -196,12 +234,18 @@ void FileSender::Core::run() {
       ready.clear();
     }
     for (const auto& t : batch) run_turn(t);
+    auto now = clock::now();
+    if (now >= next_tick) {
+      next_tick = now + opts.tick;
+      tick_all(now);
+    }
   }
 }
 
-FileSender::FileSender(size_t turn_bytes, bool copy) : core_(std::make_shared<Core>()) {
-  core_->turn_bytes = std::max<size_t>(turn_bytes, 4096);
-  core_->copy = copy;
+FileSender::FileSender(Options opts) : core_(std::make_shared<Core>()) {
+  opts.turn_bytes = std::max<size_t>(opts.turn_bytes, 4096);
+  opts.tick = std::max(opts.tick, std::chrono::milliseconds(1));
+  core_->opts = opts;
 }
 
 FileSender::~FileSender() { stop(); }
@@ -256,8 +300,9 @@ std::shared_ptr<FileSender::Transfer> FileSender::create(int sock, std::shared_p
   std::lock_guard lk(core_->mu);
   if (!core_->started || core_->stopping) return nullptr;
   t->epfd_ = core_->ep;
-  t->copy_ = core_->copy;
+  t->copy_ = core_->opts.copy;
   t->id_ = core_->next_id++;
+  if (core_->live.empty()) core_->notify();  // the thread may sleep without a tick: wake it to time this one
   core_->live.emplace(t->id_, t);
   return t;
 }

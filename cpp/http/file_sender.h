@@ -24,9 +24,14 @@
 //  - A filesystem without sendfile support (EINVAL, ENOSYS) switches that transfer to pread and
 //    send through a 64 KiB stack buffer; bytes the socket did not take are read again next turn,
 //    so nothing is kept between turns either way.
-//  - The file ending before the announced length (it shrank meanwhile) or a socket error ends
-//    the transfer with shutdown(SHUT_RDWR): the client sees the connection end short of its
-//    Content-Length, never bytes that are not the file's, and the reactor sees EOF and cleans up.
+//  - The file ending before the announced length (it shrank meanwhile), a socket error, or a
+//    client that takes nothing for `stall_timeout` ends the transfer with shutdown(SHUT_RDWR): the
+//    client sees the connection end short of its Content-Length, never bytes that are not the
+//    file's, and the reactor sees EOF and runs onDisconnection.
+//  - Pistache's idle reaper must never reap a connection with a transfer in flight: its
+//    removePeer closes the fd *without* onDisconnection (0.0.5), so detach() would not run. So
+//    `keepalive` fires every `tick` for each transfer (the server refreshes Pistache's clock with
+//    it) and stalls are timed out here instead, through the shutdown above.
 //
 // sendfile raises SIGPIPE on a socket the peer reset: the sender thread blocks it; threads calling
 // start() must block or ignore it (Pistache's reactor threads start with every signal blocked,
@@ -60,13 +65,20 @@ struct FileBody {
 class FileSender {
  public:
   // Complete: every byte is in the socket. Truncated: the file ended early. Failed: a socket
-  // error (the client went away). Both of the latter shut the socket down.
+  // error (the client went away) or no byte taken for `stall_timeout`. Both of the latter shut
+  // the socket down.
   enum class Outcome { Complete, Truncated, Failed };
   struct Callbacks {
     std::function<void(Outcome)> done;
-    std::function<void()> progress;  // at most once a second while bytes move
+    std::function<void()> keepalive;  // about every `tick` while the transfer is in flight
   };
-  static constexpr size_t kTurnBytes = 1u << 20;
+  struct Options {
+    size_t turn_bytes = 1u << 20;
+    // A client that takes no byte for this long is dropped (Pistache's keep-alive timeout).
+    std::chrono::milliseconds stall_timeout{75000};
+    std::chrono::milliseconds tick{1000};  // keepalive calls and stall checks
+    bool copy = false;  // every transfer uses the pread + send fallback (tests cover it so)
+  };
   struct Core;
 
   class Transfer {
@@ -81,15 +93,17 @@ class FileSender {
       Turn turn = Turn::Gone;
       Outcome outcome = Outcome::Complete;
       std::function<void(Outcome)> done;
-      std::function<void()> progress;
+      std::function<void()> keepalive;
     };
     Result turn(size_t budget);
+    Result tick(std::chrono::steady_clock::time_point now, std::chrono::milliseconds stall_timeout);
+    void finish(Result& r);          // under mu_: leaves the socket for good
     ssize_t copy_some(size_t want);  // the fallback: one pread + send
 
     std::mutex mu_;
     int sock_ = -1;  // -1 once finished or detached
     bool in_epoll_ = false;
-    bool copy_ = false;  // pread + send instead of sendfile
+    bool copy_ = false;    // pread + send instead of sendfile
     bool queued_ = false;  // in the ready list (guarded by the sender's mutex)
     int epfd_ = -1;
     uint64_t id_ = 0;
@@ -100,8 +114,8 @@ class FileSender {
     std::weak_ptr<Core> core_;
   };
 
-  // copy: every transfer uses the pread + send fallback from the start (tests cover it so).
-  explicit FileSender(size_t turn_bytes = kTurnBytes, bool copy = false);
+  FileSender() : FileSender(Options()) {}
+  explicit FileSender(Options opts);
   ~FileSender();
   FileSender(const FileSender&) = delete;
   FileSender& operator=(const FileSender&) = delete;

@@ -21,6 +21,9 @@
 
 namespace comfy::http {
 
+// Pistache's reaper closes connections idle this long; a download that stalls as long is dropped.
+constexpr std::chrono::seconds kKeepaliveTimeout{75};
+
 struct Server::Shared {
   ServerOptions opts;
   std::shared_ptr<Router> router;
@@ -28,7 +31,7 @@ struct Server::Shared {
   WsHooks hooks;
   std::unique_ptr<UnixProxy> proxy;  // set before the server starts, then read-only
   std::atomic<bool> preflight{false};
-  FileSender sender;  // bodies of file responses (started and stopped with the server)
+  FileSender sender{{.stall_timeout = kKeepaliveTimeout}};  // bodies of file responses
 };
 
 namespace {
@@ -231,7 +234,10 @@ void start_file_body(const std::shared_ptr<Responder::Impl>& impl, std::shared_p
     if (!keep_alive) shutdown_after(p);
     if (impl->after) impl->after();
   };
-  cb.progress = [impl] {  // a long download is not an idle connection for Pistache's reaper
+  // Pistache's reaper must not reap the connection while the body is in flight: its removePeer
+  // closes the fd without onDisconnection, and the sender would never be detached. The sender
+  // times out stalled clients itself, through a shutdown that does reach onDisconnection.
+  cb.keepalive = [impl] {
     auto c = impl->conn.lock();
     auto p = impl->peer.lock();
     if (!c || !p) return;
@@ -688,7 +694,7 @@ void Server::start() {
       auto o = Pistache::Http::Endpoint::options()
                    .threads(shared_->opts.threads)
                    .flags(Pistache::Tcp::Options::ReuseAddr | Pistache::Tcp::Options::NoDelay)
-                   .keepaliveTimeout(std::chrono::seconds(75))
+                   .keepaliveTimeout(kKeepaliveTimeout)
                    .maxRequestSize(shared_->opts.max_body + 65536);
       ep->init(o);
       ep->setHandler(Pistache::Http::make_handler<PeerHandler>(shared_));

@@ -138,13 +138,18 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds ms 
 // Every FileSender test runs with sendfile and with the pread + send fallback.
 class FileSenderTest : public ::testing::TestWithParam<bool> {
  protected:
-  bool copy() const { return GetParam(); }
+  FileSender::Options opts(size_t turn_bytes = 1u << 20) const {
+    FileSender::Options o;
+    o.turn_bytes = turn_bytes;
+    o.copy = GetParam();
+    return o;
+  }
 };
 
 }  // namespace
 
 TEST_P(FileSenderTest, WholeFileAndSlicesAreByteIdentical) {
-  FileSender sender(FileSender::kTurnBytes, copy());
+  FileSender sender(opts());
   sender.start();
   const std::string data = random_bytes(3 * 1024 * 1024 + 123);
   TempFile f(data);
@@ -164,7 +169,7 @@ TEST_P(FileSenderTest, WholeFileAndSlicesAreByteIdentical) {
 }
 
 TEST_P(FileSenderTest, ManyTurnsThroughATinySocketBuffer) {
-  FileSender sender(64 * 1024, copy());
+  FileSender sender(opts(64 * 1024));
   sender.start();
   const std::string data = random_bytes(4 * 1024 * 1024, 7);
   TempFile f(data);
@@ -186,7 +191,7 @@ TEST_P(FileSenderTest, ManyTurnsThroughATinySocketBuffer) {
 }
 
 TEST_P(FileSenderTest, FileThatShrinksEndsTheConnectionWithoutGarbage) {
-  FileSender sender(64 * 1024, copy());
+  FileSender sender(opts(64 * 1024));
   sender.start();
   const std::string data = random_bytes(4 * 1024 * 1024, 3);
   TempFile f(data);
@@ -203,7 +208,7 @@ TEST_P(FileSenderTest, FileThatShrinksEndsTheConnectionWithoutGarbage) {
 }
 
 TEST_P(FileSenderTest, AnnouncedLengthBeyondTheFileIsTruncated) {
-  FileSender sender(FileSender::kTurnBytes, copy());
+  FileSender sender(opts());
   sender.start();
   const std::string data = random_bytes(100000, 5);
   TempFile f(data);
@@ -216,7 +221,7 @@ TEST_P(FileSenderTest, AnnouncedLengthBeyondTheFileIsTruncated) {
 }
 
 TEST_P(FileSenderTest, ClientResetFails) {
-  FileSender sender(64 * 1024, copy());
+  FileSender sender(opts(64 * 1024));
   sender.start();
   const std::string data = random_bytes(8 * 1024 * 1024, 9);
   TempFile f(data);
@@ -233,7 +238,7 @@ TEST_P(FileSenderTest, ClientResetFails) {
 }
 
 TEST_P(FileSenderTest, DetachLeavesTheSocketAloneAndSkipsDone) {
-  FileSender sender(64 * 1024, copy());
+  FileSender sender(opts(64 * 1024));
   sender.start();
   const std::string data = random_bytes(4 * 1024 * 1024, 11);
   TempFile f(data);
@@ -263,7 +268,7 @@ TEST_P(FileSenderTest, DetachLeavesTheSocketAloneAndSkipsDone) {
 }
 
 TEST_P(FileSenderTest, ConcurrentTransfersAllArrive) {
-  FileSender sender(256 * 1024, copy());
+  FileSender sender(opts(256 * 1024));
   sender.start();
   const std::string data = random_bytes(6 * 1024 * 1024, 13);
   TempFile f(data);
@@ -288,7 +293,7 @@ TEST_P(FileSenderTest, ConcurrentTransfersAllArrive) {
 }
 
 TEST_P(FileSenderTest, StopDetachesEverythingAndRefusesNewTransfers) {
-  auto sender = std::make_unique<FileSender>(64 * 1024, copy());
+  auto sender = std::make_unique<FileSender>(opts(64 * 1024));
   sender->start();
   const std::string data = random_bytes(4 * 1024 * 1024, 17);
   TempFile f(data);
@@ -304,6 +309,59 @@ TEST_P(FileSenderTest, StopDetachesEverythingAndRefusesNewTransfers) {
   sender.reset();
   EXPECT_FALSE(da.wait(std::chrono::milliseconds(20)).has_value());
   EXPECT_FALSE(db.wait(std::chrono::milliseconds(20)).has_value());
+}
+
+TEST_P(FileSenderTest, StalledClientIsDroppedAndKeptAliveUntilThen) {
+  auto o = opts(64 * 1024);
+  o.stall_timeout = std::chrono::milliseconds(400);
+  o.tick = std::chrono::milliseconds(50);
+  FileSender sender(o);
+  sender.start();
+  const std::string data = random_bytes(4 * 1024 * 1024, 19);
+  TempFile f(data);
+  TcpPair p(16 * 1024, 16 * 1024);
+  Done d;
+  std::atomic<int> keepalives{0};
+  auto cb = d.callbacks();
+  cb.keepalive = [&] { ++keepalives; };
+  auto t = sender.create(p.server, f.body(0, data.size()), cb);
+  auto t0 = std::chrono::steady_clock::now();
+  sender.start(t);  // nobody reads
+  EXPECT_EQ(d.wait(), Outcome::Failed);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(400));
+  EXPECT_GE(keepalives.load(), 3);
+  std::string got = p.read_all();  // what was sent, then EOF: the socket was shut down
+  EXPECT_LT(got.size(), data.size());
+  EXPECT_TRUE(got == data.substr(0, got.size()));
+  int before = keepalives.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(keepalives.load(), before);  // none after the end
+  EXPECT_EQ(sender.active(), 0u);
+}
+
+TEST_P(FileSenderTest, SlowButSteadyClientIsNotAStall) {
+  auto o = opts(16 * 1024);
+  o.stall_timeout = std::chrono::milliseconds(300);
+  o.tick = std::chrono::milliseconds(20);
+  FileSender sender(o);
+  sender.start();
+  const std::string data = random_bytes(1024 * 1024, 23);
+  TempFile f(data);
+  TcpPair p(16 * 1024, 16 * 1024);
+  Done d;
+  go(sender, p, f.body(0, data.size()), d);
+  std::string got;
+  char buf[32 * 1024];
+  auto t0 = std::chrono::steady_clock::now();
+  while (got.size() < data.size()) {  // ~1 s in all, never 300 ms without a byte
+    ssize_t n = ::recv(p.client, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    got.append(buf, static_cast<size_t>(n));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  EXPECT_GT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(600));
+  EXPECT_EQ(d.wait(), Outcome::Complete);
+  EXPECT_TRUE(got == data);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, FileSenderTest, ::testing::Values(false, true),
