@@ -200,21 +200,85 @@ def _model_files(folder_paths, folder):
     return out
 
 
+def _folders_signature(folder_paths):
+    """Modification times of the input folder and of every model folder with its subfolders: what
+    INPUT_TYPES of file-listing nodes (LoadImage, the loaders) read. Adding, removing or renaming a
+    file changes its folder's mtime."""
+    roots = {folder_paths.get_input_directory()}
+    for name, (paths, _exts) in folder_paths.folder_names_and_paths.items():
+        if name != "custom_nodes":
+            roots.update(paths)
+    sig = []
+    for root in sorted(roots):
+        for dirpath, _dirs, _files in os.walk(root, followlinks=True):
+            try:
+                sig.append((dirpath, os.stat(dirpath).st_mtime_ns))
+            except OSError:
+                continue
+    return tuple(sig)
+
+
+class _ObjectInfoCache:
+    """GET /object_info, kept as one serialised fragment per class (spec decisions: cached only
+    while nothing it depends on changes). Every fragment is dropped when a watched folder changes
+    (an upload shows up in the next answer); a class whose INPUT_TYPES answers differently on two
+    consecutive calls is never cached; a class that raises is logged and left out each time, as
+    ComfyUI does. The answer's bytes equal json.dumps of the whole dict."""
+
+    def __init__(self, mappings, display_names, folder_paths):
+        self.mappings, self.display_names, self.folder_paths = mappings, display_names, folder_paths
+        self.signature = None
+        self.whole = None
+        self.fragments = {}
+        self.volatile = set()
+        self.checked = set()
+
+    def _fragment(self, name, cls):
+        info = node_info(name, cls, self.display_names)
+        text = json.dumps(info)
+        if name not in self.checked:
+            self.checked.add(name)
+            if json.dumps(node_info(name, cls, self.display_names)) != text:
+                self.volatile.add(name)
+        return json.dumps(name) + ": " + text
+
+    def body(self):
+        signature = _folders_signature(self.folder_paths)
+        if signature != self.signature:
+            self.fragments.clear()
+            self.whole = None
+            self.signature = signature
+        if self.whole is not None:  # nothing volatile, nothing failing: the same bytes again
+            return self.whole
+        parts = []
+        complete = True
+        with self.folder_paths.cache_helper:
+            for name, cls in self.mappings.items():
+                fragment = self.fragments.get(name)
+                if fragment is None:
+                    try:
+                        fragment = self._fragment(name, cls)
+                    except Exception:
+                        logging.exception("[ERROR] An error occurred while retrieving information for the '%s' node.",
+                                          name)
+                        complete = False
+                        continue
+                    if name not in self.volatile:
+                        self.fragments[name] = fragment
+                parts.append(fragment)
+        whole = ("{" + ", ".join(parts) + "}").encode()
+        if complete and not self.volatile:
+            self.whole = whole
+        return whole
+
+
 def make_handler(mappings, display_names):
     import folder_paths
 
     def _json(value, status=200):
         return (status, JSON_TYPE, json.dumps(value).encode())
 
-    def object_info_all():
-        out = {}
-        with folder_paths.cache_helper:
-            for name, cls in mappings.items():
-                try:
-                    out[name] = node_info(name, cls, display_names)
-                except Exception:
-                    logging.exception("[ERROR] An error occurred while retrieving information for the '%s' node.", name)
-        return out
+    cache = _ObjectInfoCache(mappings, display_names, folder_paths)
 
     def handler(route, method, path, query, params, body):
         if route == "/view:image":
@@ -222,7 +286,7 @@ def make_handler(mappings, display_names):
         if route == "/upload/mask:composite":
             return composite_mask(params["original"], body, params.get("target_ext", ""))
         if route == "/object_info":
-            return _json(object_info_all())
+            return (200, JSON_TYPE, cache.body())
         if route == "/object_info/{node_class}":
             name = params.get("node_class")
             if name in mappings:
