@@ -409,7 +409,13 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   }
   report_end(run, failure);
 
+  // Ids are unique: append to the objects' storage (ordered_json's operator[] is a linear search).
   Json outputs = Json::object(), meta = Json::object();
+  using Items = std::vector<std::pair<const std::string, Json>>;
+  auto& out_items = static_cast<Items&>(outputs.get_ref<Json::object_t&>());
+  auto& meta_items = static_cast<Items&>(meta.get_ref<Json::object_t&>());
+  out_items.reserve(run.index.size());  // reserved: growth would copy every entry
+  meta_items.reserve(run.index.size());
   auto collect = [&](const std::string& id) {
     auto k = run.keys.find(id);
     if (k == run.keys.end()) return;
@@ -418,8 +424,8 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     auto pending = run.expansion_ui.find(id);
     if (!ui && pending != run.expansion_ui.end()) ui = &pending->second;  // UI before a failure
     if (!ui) return;
-    outputs[id] = (*ui)["output"];
-    meta[id] = (*ui)["meta"];
+    out_items.emplace_back(id, (*ui)["output"]);
+    meta_items.emplace_back(id, (*ui)["meta"]);
   };
   for (auto it = prompt.begin(); it != prompt.end(); ++it) collect(it.key());
   for (const auto& id : run.dyn_order) collect(id);
