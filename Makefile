@@ -58,6 +58,7 @@ test:
 
 bench:
 	$(MAKE) --no-print-directory setup EXTRA_APT="$(BENCH_APT_PACKAGES)"
+	cmake --build $(BUILD_DIR) --target comfy_bench_executor
 	$(VPY) bench/run.py
 
 clean:

@@ -16,6 +16,35 @@ def _ours(port, make, n, salt, per):
     return statistics.mean(run_prompt(port, make(n, next(salt))) for _ in range(per))
 
 
+NATIVE_BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "cp311",
+                            "comfy_bench_executor")
+
+
+def native_rows():
+    """The executor's own cost without Python (bench/cpp/bench_executor.cpp: a no-op NodeRuntime
+    driving the real executor, queue and history), if `make bench` built it."""
+    import subprocess
+    if not os.path.exists(NATIVE_BENCH):
+        log("  (build/cp311/comfy_bench_executor not built: no native executor rows)")
+        return []
+    runs = {}
+    for _ in range(max(3, RUNS)):
+        out = subprocess.run([NATIVE_BENCH], capture_output=True, text=True, timeout=300).stdout
+        for line in out.splitlines():
+            shape, n, _, cold, _, cached = line.split()
+            runs.setdefault((shape, int(n)), []).append((float(cold), float(cached)))
+    rows = []
+    for (shape, n), vals in sorted(runs.items()):
+        rows.append((f"native executor alone (no-op nodes), {n} nodes, {shape}", median([v[0] for v in vals]), None,
+                     "us/node", "C++ only: what a node costs besides its Python call"))
+    for (shape, n), vals in sorted(runs.items()):
+        rows.append((f"native executor alone, fully cached re-queue, {n} nodes, {shape}",
+                     median([v[1] for v in vals]), None, "ms", "C++ only"))
+    for r in rows:
+        log(f"  {r}")
+    return rows
+
+
 def executor_rows(port):
     rows = []
     salt = itertools.count(1000)

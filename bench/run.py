@@ -97,7 +97,7 @@ def main(argv=None):
             ("bridge", lambda: http_rows.bridge_rows(port, base_port)),
             ("gil", lambda: http_rows.gil_rows(port, base_port)),
             ("ws", lambda: ws_rows.ws_rows(port, base_port)),
-            ("exec", lambda: exec_rows.executor_rows(port) + exec_rows.cached_rows(port)),
+            ("exec", lambda: exec_rows.executor_rows(port) + exec_rows.cached_rows(port) + exec_rows.native_rows()),
             ("object_info", lambda: http_rows.object_info_rows(port, base_port)),
             ("view", lambda: http_rows.view_rows(port, base_port, input_dir)),
             ("queue", lambda: http_rows.queue_history_rows(port, base_port, tmp)),  # last: fills the history
