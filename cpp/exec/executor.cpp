@@ -154,7 +154,32 @@ void Executor::prepare_nodes(Run& run, const std::vector<std::string>& ids, bool
     }
     kin[id] = std::move(k);
   }
+  if (!record_is_changed) {  // nodes an expansion added
+    compute_cache_keys_for(ids, [&run](const std::string& id) -> const Json& { return run.node(id); }, kin, run.keys);
+    return;
+  }
+  auto same_inputs = [&](const std::unordered_map<std::string, KeyInput>& a) {
+    if (a.size() != kin.size()) return false;
+    for (const auto& [id, k] : kin) {
+      auto it = a.find(id);
+      if (it == a.end() || it->second.class_type != k.class_type || it->second.include_id != k.include_id ||
+          it->second.is_changed != k.is_changed)
+        return false;
+    }
+    return true;
+  };
+  if (key_memo_ && key_memo_->prompt == run.item.prompt && same_inputs(key_memo_->inputs)) {
+    run.keys = key_memo_->keys;
+    return;
+  }
   compute_cache_keys_for(ids, [&run](const std::string& id) -> const Json& { return run.node(id); }, kin, run.keys);
+  // "unique:" keys (NaN IS_CHANGED, cycles, Python objects in inputs) must never repeat: no memo.
+  for (const auto& [_, key] : run.keys)
+    if (key.rfind("unique:", 0) == 0) {
+      key_memo_.reset();
+      return;
+    }
+  key_memo_ = KeyMemo{run.item.prompt, std::move(kin), run.keys};
 }
 
 // Registers the nodes an expansion returned (spec §6.6) and the links the expanding node waits for.

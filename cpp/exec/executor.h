@@ -68,6 +68,15 @@ class Executor {
   ws::Hub& hub_;
   NodeRuntime& runtime_;
   OutputCache cache_;
+  // The last queued prompt with its IS_CHANGED inputs and keys: re-queueing the same prompt with
+  // the same IS_CHANGED results gives the same keys, so they are reused instead of recomputed.
+  // Executor thread only.
+  struct KeyMemo {
+    Json prompt;
+    std::unordered_map<std::string, KeyInput> inputs;
+    std::unordered_map<std::string, std::string> keys;
+  };
+  std::optional<KeyMemo> key_memo_;
   std::atomic<bool> interrupt_{false};
   std::atomic<bool> stop_{false};
   std::thread thread_;

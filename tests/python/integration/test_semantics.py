@@ -212,3 +212,22 @@ def test_async_validate_inputs(cache_server):
     assert body["node_errors"]["1"]["errors"] == [{
         "type": "custom_validation_failed", "message": "Custom validation failed for node",
         "details": "value - negative value -3", "extra_info": {"input_name": "value"}}]
+
+
+def test_identical_requeue_reruns_when_is_changed_changes(cache_server, tmp_path):
+    """The same prompt queued again is served from cache only while IS_CHANGED answers the same
+    (the executor reuses the last prompt's keys only for an identical prompt and IS_CHANGED)."""
+    stamp = tmp_path / f"stamp-{uuid.uuid4().hex[:6]}.txt"
+    stamp.write_text("one")
+    prompt = {"1": sem("SemFileStamp", path=str(stamp))}
+    caching = cache_server.cache_mode != "none"
+    first = queue_and_collect(cache_server, prompt)
+    assert first.executing_nodes() == ["1"] and show(first, "1")["text"] == ["one"]
+    again = queue_and_collect(cache_server, prompt)
+    assert again.executing_nodes() == ([] if caching else ["1"])
+    assert show(again, "1")["text"] == ["one"]
+    stamp.write_text("two")
+    changed = queue_and_collect(cache_server, prompt)
+    assert changed.executing_nodes() == ["1"] and show(changed, "1")["text"] == ["two"]
+    back = queue_and_collect(cache_server, prompt)
+    assert back.executing_nodes() == ([] if caching else ["1"]) and show(back, "1")["text"] == ["two"]

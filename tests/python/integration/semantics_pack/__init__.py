@@ -416,7 +416,29 @@ class SemWhileClose:
         return {"result": (new_close.out(0),), "expand": graph.finalize()}
 
 
-NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemAsyncLazySelect, SemAsyncValidated, SemWhileOpen, SemWhileClose,
+class SemFileStamp:
+    """Output node whose IS_CHANGED is a file's content (what LoadImage does with a file's hash)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"path": ("STRING", {"default": ""})}}
+
+    RETURN_TYPES = ()
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    @classmethod
+    def IS_CHANGED(cls, path):
+        with open(path) as f:
+            return f.read()
+
+    def run(self, path):
+        with open(path) as f:
+            return {"ui": {"text": [f.read()]}}
+
+
+NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemFileStamp, SemAsyncLazySelect, SemAsyncValidated, SemWhileOpen, SemWhileClose,
                                                SemLazySelect, SemValue, SemShow, SemBlock, SemRange, SemDouble,
                                                SemSum, SemAsyncSleep, SemAsyncFail, SemAddOne, SemExpandChain,
                                                SemExpandNested, SemExpandCycle, SemAsyncWork, SemAsyncTimeout,
