@@ -104,11 +104,11 @@ RangeResult parse_range(const std::optional<std::string>& header, uint64_t size)
 std::string content_range(uint64_t offset, uint64_t count, uint64_t size);
 
 // Bodies of at least sendfile_min_bytes() are sent with sendfile, smaller ones from memory.
-// Measured with bench/bench_sendfile.py --sweep (2 vCPU, loopback, wrk -c8, sendfile forced on
-// vs the buffered path): 4 KiB 27k vs 37k req/s (one write of head and body wins), 16-32 KiB
-// within noise either way, 64 KiB a tie (~17.6k), 128 KiB 12.3k vs 8.4k, 1 MiB 1.25k vs 0.40k.
-// The buffered path falls off once a body no longer fits one send (Pistache copies what is left
-// at each EAGAIN); below 64 KiB it costs nothing to keep.
+// Measured with bench/bench_sendfile.py --sweep (2 vCPU, loopback, wrk -t1 -c8, req/s, buffered
+// vs sendfile forced on): 4 KiB 41.1k / 35.5k, 16 KiB 33.1k / 29.3k, 32 KiB 26.4k / 21.7k,
+// 64 KiB 15.8k / 16.5k, 128 KiB 9.9k / 11.0k, 256 KiB 3.6k / 11.4k, 1 MiB 0.9k / 4.1k. Below
+// 64 KiB one write of head and body beats the handoff to the sender; above it the buffered path
+// falls off (Pistache copies what is left of a buffer at each EAGAIN).
 inline constexpr uint64_t kSendfileMinBytes = 64 * 1024;
 // kSendfileMinBytes, or COMFY_SENDFILE_MIN_BYTES when set (a number of bytes; a huge one turns
 // sendfile off, which bench/bench_sendfile.py uses as "before").
