@@ -251,15 +251,16 @@ Executor::Outcome Executor::check_lazy(Run& run, ExecutionList& list, const Node
 // results; otherwise progress, `executing`, the lazy check, the call, UI, expansion or cache.
 Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::string& id, NodeResult& failure) {
   const std::string& key = run.keys[id];
-  std::string display = run.display_of(id);
   if (const CacheEntry* hit = cache_.get(key)) {
     if (run.client) {  // messages are built only when someone receives them
       Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
-      run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", out}, {"prompt_id", run.pid()}});
+      run.to_client("executed",
+                    {{"node", id}, {"display_node", run.display_of(id)}, {"output", out}, {"prompt_id", run.pid()}});
     }
     run.finish_progress(id);
     return Outcome::Success;
   }
+  std::string display = run.display_of(id);
   NodeResult r;
   NodeCall call = build_call(run, id);
   if (run.pending_expansion.count(id)) {
@@ -338,8 +339,15 @@ std::optional<std::pair<std::string, NodeResult>> Executor::execute_list(Run& ru
     return srcs;
   };
   ExecutionList list(
-      run.item.outputs, sources, [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->output_node; },
-      [&](const std::string& id) { return run.defs.count(id) && run.defs[id]->is_async; });
+      run.item.outputs, sources,
+      [&](const std::string& id) {
+        auto d = run.defs.find(id);
+        return d != run.defs.end() && d->second->output_node;
+      },
+      [&](const std::string& id) {
+        auto d = run.defs.find(id);
+        return d != run.defs.end() && d->second->is_async;
+      });
   while (!list.empty()) {
     auto pick = list.pick();
     if (!pick && list.has_external_blocks()) {
@@ -424,9 +432,14 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     runtime_.retain_objects(objects);
 
     Json cached = Json::array();
-    for (const auto& id : ids)
-      if (run.keys.count(id) && cache_.get(run.keys[id])) cached.push_back(id);
-    run.add_message("execution_cached", {{"nodes", cached}, {"prompt_id", item.prompt_id}}, false);
+    for (const auto& id : ids) {
+      auto k = run.keys.find(id);
+      if (k != run.keys.end() && cache_.get(k->second)) cached.push_back(id);
+    }
+    Json data = Json::object();
+    data["nodes"] = std::move(cached);
+    data["prompt_id"] = item.prompt_id;
+    run.add_message("execution_cached", std::move(data), false);
     failure = execute_list(run);
   } catch (const std::exception& e) {
     std::string node = item.outputs.empty() ? std::string() : item.outputs.front();

@@ -93,8 +93,13 @@ struct PromptRun {
 
   void add_message(const std::string& event, Json data, bool broadcast) {
     data["timestamp"] = now_ms();
-    messages.push_back(Json::array({event, data}));
     if (client || broadcast) hub.send_json(event, data, client);
+    Json msg = Json::array();  // moved in: an initializer list would copy `data`
+    auto& m = msg.get_ref<Json::array_t&>();
+    m.reserve(2);
+    m.emplace_back(event);
+    m.push_back(std::move(data));
+    messages.push_back(std::move(msg));
   }
   void to_client(const std::string& event, const Json& data) {
     if (client) hub.send_json(event, data, client);
