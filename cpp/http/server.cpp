@@ -300,6 +300,62 @@ void Responder::send(Response r) const {
 
 namespace {
 
+// Writes of one WebSocket session, coalesced: while a write is on its way to the socket, later
+// frames gather in `pending` and leave together in one send, so a burst of progress messages costs
+// a few syscalls instead of one each (frame order is kept: one write in flight at a time). Pistache
+// resolves a send synchronously when it completes on the reactor thread, so the pump loops instead
+// of recursing: whichever of the caller and the completion comes second carries on.
+class WsWriter : public std::enable_shared_from_this<WsWriter> {
+ public:
+  explicit WsWriter(std::weak_ptr<Pistache::Tcp::Peer> wp) : wp_(std::move(wp)) {}
+  void write(std::string bytes, std::function<void()> done) {
+    {
+      std::lock_guard lk(mu_);
+      if (pending_.empty()) pending_ = std::move(bytes);
+      else pending_ += bytes;
+      dones_.push_back(std::move(done));
+      if (in_flight_) return;
+      in_flight_ = true;
+    }
+    pump();
+  }
+
+ private:
+  void pump() {  // called by the owner of in_flight_
+    auto self = shared_from_this();
+    for (;;) {
+      std::string bytes;
+      std::vector<std::function<void()>> dones;
+      {
+        std::lock_guard lk(mu_);
+        if (pending_.empty()) {
+          in_flight_ = false;
+          return;
+        }
+        bytes.swap(pending_);
+        dones.swap(dones_);
+      }
+      // 0: the call is running; 1: it completed inside the call; 2: the call returned first.
+      auto stage = std::make_shared<std::atomic<int>>(0);
+      write_bytes(wp_, std::move(bytes), false, [self, stage, dones = std::move(dones)] {
+        for (const auto& d : dones)
+          if (d) d();
+        int running = 0;
+        if (stage->compare_exchange_strong(running, 1)) return;  // the loop below continues
+        self->pump();
+      });
+      int running = 0;
+      if (stage->compare_exchange_strong(running, 2)) return;  // the completion will continue
+    }
+  }
+
+  std::weak_ptr<Pistache::Tcp::Peer> wp_;
+  std::mutex mu_;
+  bool in_flight_ = false;
+  std::string pending_;
+  std::vector<std::function<void()>> dones_;
+};
+
 void upgrade_websocket(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer,
                        const std::shared_ptr<Conn>& conn, const Request& req) {
   auto key = req.header("Sec-WebSocket-Key");
@@ -315,7 +371,8 @@ void upgrade_websocket(const std::shared_ptr<Server::Shared>& sh, const PeerPtr&
   auto q = req.query_value("clientId");
   s->sid = q && !q->empty() ? *q : uuid4_hex();
   std::weak_ptr<Pistache::Tcp::Peer> wp = peer;
-  s->write = [wp](std::string bytes, std::function<void()> done) { write_bytes(wp, std::move(bytes), false, done); };
+  auto writer = std::make_shared<WsWriter>(wp);
+  s->write = [writer](std::string bytes, std::function<void()> done) { writer->write(std::move(bytes), std::move(done)); };
   s->close = [wp] {
     if (auto p = wp.lock()) write_bytes(wp, ws::encode_close(1001), true);
   };

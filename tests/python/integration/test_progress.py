@@ -78,3 +78,61 @@ def test_preview_with_metadata_for_clients_that_support_it(server):
                     "real_node_id": "1", "image_type": "image/png"}
     img = Image.open(io.BytesIO(frame[8 + mlen:]))
     assert img.format == "PNG" and img.convert("RGB").getpixel((0, 0)) == (255, 0, 0)
+
+
+def test_bursts_reach_every_client_whole_and_in_order(server):
+    """100 progress updates (each a progress_state and a progress frame) sent as fast as the node
+    can, to three clients at once, one of them the prompt's own: every client gets every frame,
+    intact and in order (the sender coalesces queued frames into one write)."""
+    cid = "burst-" + uuid.uuid4().hex[:6]
+    others = [websocket.create_connection(server.ws_url(f"{cid}-{i}"), timeout=15) for i in range(2)]
+    try:
+        for o in others:
+            assert json.loads(o.recv())["type"] == "status"
+        pid, seq = collect(server, {"1": {"class_type": "TestProgress", "inputs": {"steps": 100, "fmt": "PNG"}}}, cid)
+        values = [d["value"] for t, d in seq if t == "progress"]
+        assert values == list(range(1, 101))
+        states = [d["nodes"]["1"]["value"] for t, d in seq if t == "progress_state" and "1" in d["nodes"]]
+        assert states[:1] == [0] and states[-1] == 100 and states == sorted(states)
+        # The other clients are not the prompt's: they get the broadcast `status` messages only.
+        for o in others:
+            o.settimeout(2)
+            got = []
+            try:
+                while True:
+                    got.append(json.loads(o.recv())["type"])
+            except websocket.WebSocketTimeoutException:
+                pass
+            assert set(got) <= {"status"} and got, got
+    finally:
+        for o in others:
+            o.close()
+
+
+def test_broadcast_bursts_reach_every_client_in_order(server):
+    """A prompt without a client id broadcasts its progress (ComfyUI sends `executing` only to a
+    prompt's client): three clients each get all 100 progress frames, intact and in order, then the
+    last step's preview."""
+    cid = "bcast-" + uuid.uuid4().hex[:6]
+    clients = [websocket.create_connection(server.ws_url(f"{cid}-{i}"), timeout=15) for i in range(3)]
+    try:
+        for c in clients:
+            assert json.loads(c.recv())["type"] == "status"
+        r = requests.post(server.url("/prompt"), timeout=30,
+                          json={"prompt": {"1": {"class_type": "TestProgress", "inputs": {"steps": 100, "fmt": "JPEG"}}}})
+        pid = r.json()["prompt_id"]
+        for c in clients:
+            values, binary = [], 0
+            while not binary:
+                op, data = c.recv_data()
+                if op == websocket.ABNF.OPCODE_BINARY:
+                    binary += 1
+                    continue
+                m = json.loads(data)
+                if m["type"] == "progress":
+                    assert m["data"]["prompt_id"] == pid
+                    values.append(m["data"]["value"])
+            assert values == list(range(1, 101))
+    finally:
+        for c in clients:
+            c.close()
