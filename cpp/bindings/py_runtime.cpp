@@ -210,8 +210,16 @@ std::optional<NodeResult> PythonRuntime::fast_execute(const NodeCall& call) {
   }
   pyb::tuple key = pyb::make_tuple(call.node_id, call.class_type);
   PyObject* found = PyDict_GetItemWithError(objects_.ptr(), key.ptr());
-  pyb::object obj = found ? pyb::reinterpret_borrow<pyb::object>(found)
-                          : helpers_.attr("_instance")(call.node_id, call.class_type, fc.cls);
+  pyb::object obj;
+  if (found) {
+    obj = pyb::reinterpret_borrow<pyb::object>(found);
+  } else {
+    try {  // a constructor that raises is the node's error, reported like any other
+      obj = helpers_.attr("_instance")(call.node_id, call.class_type, fc.cls);
+    } catch (pyb::error_already_set& err) {
+      return parse_result(helpers_.attr("fast_error")(err.value(), err.trace(), kwargs));
+    }
+  }
   // ComfyUI's per-call context: the executing node (a context variable, reset after the call)
   // and GraphBuilder's default id prefix (left set, as set_default_prefix leaves it).
   pyb::object ctx = pyb::make_tuple(call.node_id, 0);

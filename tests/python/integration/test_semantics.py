@@ -231,3 +231,16 @@ def test_identical_requeue_reruns_when_is_changed_changes(cache_server, tmp_path
     assert changed.executing_nodes() == ["1"] and show(changed, "1")["text"] == ["two"]
     back = queue_and_collect(cache_server, prompt)
     assert back.executing_nodes() == ([] if caching else ["1"]) and show(back, "1")["text"] == ["two"]
+
+
+def test_constructor_error_is_an_execution_error(cache_server):
+    v = int(uuid.uuid4().int % 1000)
+    prompt = {"1": sem("SemBadInit", value=v), "9": sem("SemShow", value=["1", 0])}
+    run = queue_and_collect(cache_server, prompt)
+    err = run.one("execution_error").data
+    assert err["node_id"] == "1" and err["node_type"] == "SemBadInit"
+    assert err["exception_type"] == "RuntimeError" and err["exception_message"] == "cannot build\n"
+    assert err["current_inputs"] == {"value": [v]}
+    assert any("raise RuntimeError" in line for line in err["traceback"])
+    ok = queue_and_collect(cache_server, {"1": sem("SemValue", value=v, tag="after"), "9": sem("SemShow", value=["1", 0])})
+    assert ok.one("execution_success")

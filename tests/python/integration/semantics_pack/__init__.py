@@ -416,6 +416,24 @@ class SemWhileClose:
         return {"result": (new_close.out(0),), "expand": graph.finalize()}
 
 
+class SemBadInit:
+    """A plain node whose constructor raises."""
+
+    def __init__(self):
+        raise RuntimeError("cannot build")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+    def run(self, value):
+        return (value,)
+
+
 class SemFileStamp:
     """Output node whose IS_CHANGED is a file's content (what LoadImage does with a file's hash)."""
 
@@ -438,7 +456,7 @@ class SemFileStamp:
             return {"ui": {"text": [f.read()]}}
 
 
-NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemFileStamp, SemAsyncLazySelect, SemAsyncValidated, SemWhileOpen, SemWhileClose,
+NODE_CLASS_MAPPINGS = {c.__name__: c for c in (SemBadInit, SemFileStamp, SemAsyncLazySelect, SemAsyncValidated, SemWhileOpen, SemWhileClose,
                                                SemLazySelect, SemValue, SemShow, SemBlock, SemRange, SemDouble,
                                                SemSum, SemAsyncSleep, SemAsyncFail, SemAddOne, SemExpandChain,
                                                SemExpandNested, SemExpandCycle, SemAsyncWork, SemAsyncTimeout,
