@@ -3,9 +3,19 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace comfy {
 using Json = nlohmann::ordered_json;
+
+// An ordered_json object is a vector of (key, value) pairs, and operator[] / emplace search it
+// linearly. Where keys are known to be unique, append to that vector instead (reserve first:
+// growing it copies every member, since the const key makes the pair's move constructor throwing).
+using JsonMembers = std::vector<std::pair<const std::string, Json>>;
+inline JsonMembers& json_members(Json& object) {
+  return static_cast<JsonMembers&>(object.get_ref<Json::object_t&>());
+}
 
 // Serialises like Python's json.dumps(obj) with default arguments: ", " and ": " separators,
 // ensure_ascii (\uXXXX escapes, surrogate pairs above the BMP), floats as Python's repr, and

@@ -167,7 +167,7 @@ class OrderedDomBuilder {
     // Members were collected in a vector with movable keys; ordered_map's own vector has const
     // keys, so growing it would deep-copy every member: fill it once, reserved.
     Frame& f = stack_.back();
-    auto& obj = static_cast<Items&>(f.value->get_ref<Json::object_t&>());
+    auto& obj = json_members(*f.value);
     obj.reserve(f.members.size());
     for (auto& m : f.members) obj.emplace_back(std::move(m.first), std::move(m.second));
     stack_.pop_back();
@@ -198,7 +198,6 @@ class OrderedDomBuilder {
   const std::string& error() const { return error_; }
 
  private:
-  using Items = std::vector<std::pair<const std::string, Json>>;  // ordered_map's base
   struct Frame {
     Json* value;
     bool object;

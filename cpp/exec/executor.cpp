@@ -447,12 +447,11 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   }
   report_end(run, failure);
 
-  // Ids are unique: append to the objects' storage (ordered_json's operator[] is a linear search).
+  // Ids are unique: appended (see json_members).
   Json outputs = Json::object(), meta = Json::object();
-  using Items = std::vector<std::pair<const std::string, Json>>;
-  auto& out_items = static_cast<Items&>(outputs.get_ref<Json::object_t&>());
-  auto& meta_items = static_cast<Items&>(meta.get_ref<Json::object_t&>());
-  out_items.reserve(run.index.size());  // reserved: growth would copy every entry
+  auto& out_items = json_members(outputs);
+  auto& meta_items = json_members(meta);
+  out_items.reserve(run.index.size());
   meta_items.reserve(run.index.size());
   auto collect = [&](const std::string& id) {
     auto k = run.keys.find(id);
@@ -474,7 +473,8 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     last_node_.reset();
   }
   bool success = !failure.has_value();
-  queue_.task_done(task_id, outputs, meta, HistoryStatus{success ? "success" : "error", success, run.messages});
+  queue_.task_done(task_id, std::move(outputs), std::move(meta),
+                   HistoryStatus{success ? "success" : "error", success, std::move(run.messages)});
   run.to_client("executing", {{"node", nullptr}, {"prompt_id", item.prompt_id}});
   {
     std::lock_guard lk(state_mu_);

@@ -112,11 +112,9 @@ struct PromptRun {
     // ComfyUI resends every non-pending node each time (quadratic in the prompt size); build it
     // only when someone will receive it.
     if (!hub.has_targets(client)) return;
-    // Ids in the registry are unique: append to the object's storage (ordered_json's operator[]
-    // searches linearly, which made every message quadratic in the prompt size), reserved
-    // because growing it would copy every entry.
+    // Ids in the registry are unique: appended (operator[] made every message quadratic).
     Json nodes = Json::object();
-    auto& items = static_cast<std::vector<std::pair<const std::string, Json>>&>(nodes.get_ref<Json::object_t&>());
+    auto& items = json_members(nodes);
     items.reserve(progress.size());
     for (const auto& p : progress)
       items.emplace_back(p.id, Json{{"value", p.value}, {"max", p.max}, {"state", p.state}, {"node_id", p.id},

@@ -11,10 +11,21 @@ bool item_less(const QueueItem& a, const QueueItem& b) {
 }
 }  // namespace
 
-Json QueueItem::to_json() const {
+Json QueueItem::to_json() const { return QueueItem(*this).into_json(); }
+
+Json QueueItem::into_json() && {
+  // Built by moving in: an initializer list copies its elements, the whole prompt among them.
   Json outs = Json::array();
-  for (const auto& o : outputs) outs.push_back(o);
-  return Json::array({number, prompt_id, prompt, extra_data, outs});
+  for (auto& o : outputs) outs.push_back(std::move(o));
+  Json out = Json::array();
+  auto& a = out.get_ref<Json::array_t&>();
+  a.reserve(5);
+  a.push_back(std::move(number));
+  a.emplace_back(prompt_id);
+  a.push_back(std::move(prompt));
+  a.push_back(std::move(extra_data));
+  a.push_back(std::move(outs));
+  return out;
 }
 
 void PromptQueue::set_listener(std::function<void()> f) {
@@ -73,9 +84,7 @@ std::optional<std::pair<QueueItem, int64_t>> PromptQueue::get(std::chrono::milli
   return out;
 }
 
-using Items = std::vector<std::pair<const std::string, Json>>;  // ordered_json's object storage
-
-void PromptQueue::task_done(int64_t task_id, const Json& outputs, const Json& meta, const HistoryStatus& status) {
+void PromptQueue::task_done(int64_t task_id, Json outputs, Json meta, HistoryStatus status) {
   std::lock_guard order(notify_mu_);
   {
     std::lock_guard lk(mu_);
@@ -89,38 +98,27 @@ void PromptQueue::task_done(int64_t task_id, const Json& outputs, const Json& me
     }
     for (const char* k : {"auth_token_comfy_org", "api_key_comfy_org"})
       if (item.extra_data.is_object()) item.extra_data.erase(k);
-    // Built by moving the item's JSON in: an initializer list would copy the whole prompt twice.
-    Json queued = Json::array();
-    auto& q = queued.get_ref<Json::array_t&>();
-    Json outs = Json::array();
-    for (auto& o : item.outputs) outs.push_back(std::move(o));
-    q.reserve(5);
-    q.push_back(std::move(item.number));
-    q.emplace_back(item.prompt_id);
-    q.push_back(std::move(item.prompt));
-    q.push_back(std::move(item.extra_data));
-    q.push_back(std::move(outs));
+    std::string prompt_id = item.prompt_id;
+    Json queued = std::move(item).into_json();
     Json st = Json::object();
-    auto& so = static_cast<Items&>(st.get_ref<Json::object_t&>());
-    // Reserved: growing a vector of pair<const string, Json> copies the elements (the const key
-    // makes the move constructor throwing), and one element here is the whole prompt.
+    auto& so = json_members(st);  // reserved: growing would copy (see json_members)
     so.reserve(3);
     so.emplace_back("status_str", status.status_str);
     so.emplace_back("completed", status.completed);
-    so.emplace_back("messages", status.messages);
+    so.emplace_back("messages", std::move(status.messages));
     Json entry = Json::object();
-    auto& eo = static_cast<Items&>(entry.get_ref<Json::object_t&>());
+    auto& eo = json_members(entry);  // one member is the whole prompt
     eo.reserve(4);
     eo.emplace_back("prompt", std::move(queued));
-    eo.emplace_back("outputs", outputs);
+    eo.emplace_back("outputs", std::move(outputs));
     eo.emplace_back("status", std::move(st));
-    eo.emplace_back("meta", meta);
-    auto old = history_index_.find(item.prompt_id);
+    eo.emplace_back("meta", std::move(meta));
+    auto old = history_index_.find(prompt_id);
     if (old != history_index_.end()) {
       old->second->second = std::move(entry);  // a dict assignment keeps the key's position
     } else {
-      history_.emplace_back(item.prompt_id, std::move(entry));
-      history_index_[item.prompt_id] = std::prev(history_.end());
+      history_.emplace_back(prompt_id, std::move(entry));
+      history_index_[prompt_id] = std::prev(history_.end());
     }
   }
   notify();
@@ -190,8 +188,8 @@ Json PromptQueue::history_json(std::optional<int64_t> max_items, std::optional<i
   std::lock_guard lk(mu_);
   Json out = Json::object();
   // Ids are unique: append to the object's vector instead of ordered_map's linear operator[].
-  auto& items = static_cast<std::vector<std::pair<const std::string, Json>>&>(out.get_ref<Json::object_t&>());
-  items.reserve(history_.size());  // growth would deep-copy every entry (const keys do not move)
+  auto& items = json_members(out);
+  items.reserve(history_.size());
   for_history(history_, max_items, offset, [&](const std::string& id, const Json& e) { items.emplace_back(id, e); });
   return out;
 }

@@ -26,7 +26,8 @@ struct QueueItem {
   std::vector<std::string> outputs;
 
   double order() const { return number.get<double>(); }
-  Json to_json() const;  // [number, prompt_id, prompt, extra_data, outputs_to_execute]
+  Json to_json() const;    // [number, prompt_id, prompt, extra_data, outputs_to_execute]
+  Json into_json() &&;     // the same, moving the prompt in instead of copying it
 };
 
 struct HistoryStatus {
@@ -45,7 +46,7 @@ class PromptQueue {
   void put(QueueItem item);
   // Waits for an item; nullopt after the timeout, a flag or stop(). The item moves to running.
   std::optional<std::pair<QueueItem, int64_t>> get(std::chrono::milliseconds timeout);
-  void task_done(int64_t task_id, const Json& outputs, const Json& meta, const HistoryStatus& status);
+  void task_done(int64_t task_id, Json outputs, Json meta, HistoryStatus status);
 
   Json queue_json() const;
   size_t remaining() const;  // pending + running

@@ -477,33 +477,20 @@ def wait_async(timeout):
     return finished()
 
 
-# Values a node input can hold that are certainly not an ExecutionBlocker or a Python-object
-# reference from an expansion: the common case, which takes the fast path.
-_PLAIN = {int, float, str, bool, type(None), list, tuple}
-_fast_classes = {}  # class -> (function name, output count) when the class can take the fast path
-
-
 def _fast_info(cls):
     """A plain V1 class (no INPUT_IS_LIST, OUTPUT_IS_LIST, hidden inputs or async function):
-    one call with single values, a tuple back. None otherwise. Decided once per class and prompt
-    (hidden specs are per prompt)."""
-    info = _fast_classes.get(cls, False)
-    if info is not False:
-        return info
-    info = None
+    one call with single values, a tuple back. None otherwise. comfy._core asks once per class
+    and prompt (hidden specs are per prompt) and runs such nodes itself."""
     try:
-        if (not _is_v3(cls) and not getattr(cls, "INPUT_IS_LIST", False)
-                and not any(getattr(cls, "OUTPUT_IS_LIST", None) or ())
-                and not inspect.iscoroutinefunction(getattr(cls, cls.FUNCTION, None))):
-            hidden = _hidden_specs.get(cls)
-            if hidden is None:
-                hidden = _hidden_specs[cls] = cls.INPUT_TYPES().get("hidden") or {}
-            if not hidden:
-                info = (cls.FUNCTION, len(getattr(cls, "RETURN_TYPES", ())))
+        if (_is_v3(cls) or getattr(cls, "INPUT_IS_LIST", False) or any(getattr(cls, "OUTPUT_IS_LIST", None) or ())
+                or inspect.iscoroutinefunction(getattr(cls, cls.FUNCTION, None))):
+            return None
+        hidden = _hidden_specs.get(cls)
+        if hidden is None:
+            hidden = _hidden_specs[cls] = cls.INPUT_TYPES().get("hidden") or {}
+        return None if hidden else (cls.FUNCTION, len(getattr(cls, "RETURN_TYPES", ())))
     except Exception:  # an odd class: the general path reports whatever is wrong
-        info = None
-    _fast_classes[cls] = info
-    return info
+        return None
 
 
 def fast_class(class_type):
@@ -539,51 +526,10 @@ def fast_finish(node_id, cls, result, kwargs):
     return _finish(node_id, cls, [result], {k: [v] for k, v in kwargs.items()}, [])
 
 
-def _fast_execute(node_id, class_type, cls, info, inputs):
-    """ComfyUI's mapping and merging for the common case: each input one plain value, one call,
-    a plain tuple back. Returns None when the general path must handle the node."""
-    kwargs = {}
-    for name, values in inputs.items():
-        if len(values) != 1:
-            return None
-        v = values[0]
-        t = type(v)
-        if t is dict:
-            if "__py_ref__" in v:
-                return None
-        elif t not in _PLAIN and t.__name__ == "ExecutionBlocker":
-            return None
-        kwargs[name] = v
-    model_management.throw_exception_if_processing_interrupted()
-    obj = _instance(node_id, class_type, cls)
-    token = _executing.set((node_id, 0))
-    try:
-        _set_graph_prefix(node_id, 0)
-        r = getattr(obj, info[0])(**kwargs)
-    finally:
-        _executing.reset(token)
-    if type(r) is not tuple or len(r) != info[1] or any(is_blocker(x) for x in r if type(x) not in _PLAIN):
-        return (r, kwargs)  # called already: the general merge takes the result from here
-    return ("ok", [[x] for x in r], None, ())
-
-
 def execute(node_id, class_type, inputs):
     cls = MAPPINGS[class_type]
     data = None
     blocked = []
-    info = _fast_info(cls) if node_id not in _pending_async else None
-    if info is not None:
-        try:
-            fast = _fast_execute(node_id, class_type, cls, info, inputs)
-        except model_management.InterruptProcessingException:
-            logging.info("Processing interrupted")
-            return ("interrupted", None, None, blocked)
-        except Exception as ex:
-            return ("error", _error(ex, {k: v for k, v in inputs.items()}), None, blocked)
-        if fast is not None and fast[0] == "ok":
-            return fast
-        if fast is not None:  # called, but its result needs the general merge
-            return _finish(node_id, cls, [fast[0]], {k: [v] for k, v in fast[1].items()}, blocked)
     try:
         if node_id in _pending_async:  # resuming an async node: collect its results (spec §6.3 step 2)
             returns, data = _pending_async.pop(node_id)
