@@ -425,6 +425,7 @@ namespace {
 using http::Response;
 using http::Responder;
 using http::RouteRequest;
+using http::http_date;
 
 std::mutex g_upload_mu;  // plan + write of uploads, one at a time (see files.h)
 
@@ -440,14 +441,6 @@ std::string disposition(const std::string& name, bool attachment = false) {
     escaped += c;
   }
   return std::string(attachment ? "attachment; " : "") + "filename=\"" + escaped + "\"";
-}
-
-std::string http_date(time_t t) {
-  char buf[64];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
 }
 
 std::optional<double> parse_http_date(const std::optional<std::string>& s) {

@@ -62,9 +62,8 @@ const char* reason_phrase(int s) {
   }
 }
 
-static std::string http_date() {
+std::string http_date(std::time_t t) {
   char buf[64];
-  std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -98,33 +97,13 @@ std::string serialize(const Response& r, bool keep_alive, int version_minor, boo
     out += std::to_string(r.file ? r.file->length : r.body.size());
     out += "\r\n";
   }
-  out += "Date: " + http_date() + "\r\n";
+  out += "Date: " + http_date(std::time(nullptr)) + "\r\n";
   out += "Server: comfy-native\r\n";
   if (!keep_alive) out += "Connection: close\r\n";
   else if (version_minor == 0) out += "Connection: keep-alive\r\n";
   out += "\r\n";
   if (!head_request && !r.file) out += r.body;
   return out;
-}
-
-std::string mime_for_path(const std::string& path) {
-  static const std::unordered_map<std::string, std::string> table = {
-      {".html", "text/html"}, {".htm", "text/html"}, {".js", "text/javascript"}, {".mjs", "text/javascript"},
-      {".css", "text/css"}, {".json", "application/json"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
-      {".jpeg", "image/jpeg"}, {".webp", "image/webp"}, {".gif", "image/gif"}, {".svg", "image/svg+xml"},
-      {".ico", "image/x-icon"}, {".bmp", "image/bmp"}, {".tif", "image/tiff"}, {".tiff", "image/tiff"},
-      {".avif", "image/avif"}, {".txt", "text/plain"}, {".md", "text/markdown"}, {".map", "application/json"},
-      {".woff", "font/woff"}, {".woff2", "font/woff2"}, {".ttf", "font/ttf"}, {".otf", "font/otf"},
-      {".wasm", "application/wasm"}, {".mp4", "video/mp4"}, {".webm", "video/webm"}, {".mov", "video/quicktime"},
-      {".mp3", "audio/mpeg"}, {".wav", "audio/x-wav"}, {".flac", "audio/flac"}, {".ogg", "audio/ogg"},
-      {".glb", "model/gltf-binary"}, {".gltf", "model/gltf+json"}, {".obj", "model/obj"},
-      {".safetensors", "application/octet-stream"}, {".yaml", "application/yaml"}, {".xml", "text/xml"},
-      {".pdf", "application/pdf"}, {".zip", "application/zip"}};
-  auto slash = path.find_last_of('/');
-  auto dot = path.find_last_of('.');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "application/octet-stream";
-  auto it = table.find(to_lower(path.substr(dot)));
-  return it == table.end() ? "application/octet-stream" : it->second;
 }
 
 static std::vector<std::string> split_path(const std::string& p) {

@@ -1,5 +1,6 @@
 // HTTP response model, serialisation in aiohttp's header layout, MIME table, and the route table.
 #pragma once
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,8 +33,8 @@ struct Response {
 const char* reason_phrase(int status);
 // Full wire bytes (head + body); only the head when the body is a file.
 std::string serialize(const Response& r, bool keep_alive, int version_minor, bool head_request = false);
-// MIME type by file extension (lower-cased, with the dot), for static and /view files.
-std::string mime_for_path(const std::string& path);
+// RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") of a UTC time.
+std::string http_date(std::time_t t);
 
 // A one-shot handle to the pending response of one request. Copyable; send() is thread-safe and
 // may be called from any thread (it goes through Pistache's Peer::send); later calls are ignored.

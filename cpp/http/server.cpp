@@ -457,7 +457,8 @@ class ProxyRelay {
       return closer_.push(std::move(bytes));
     }
     size_t take = std::min<uint64_t>(bytes.size(), remaining_);
-    if (take) write_bytes(peer_, bytes.substr(0, take), false);
+    bytes.resize(take);  // bytes past the declared length are dropped, the rest moves on uncopied
+    if (take) write_bytes(peer_, std::move(bytes), false);
     remaining_ -= take;
     if (remaining_ == 0) {
       done_ = true;

@@ -114,7 +114,7 @@ at::Tensor image_blend(const at::Tensor& image1, const at::Tensor& image2_in, do
   return at::clamp(blended, 0, 1);
 }
 
-static at::Tensor repeat_to_batch_size(const at::Tensor& t, int64_t batch_size) {
+at::Tensor repeat_to_batch_size(const at::Tensor& t, int64_t batch_size) {
   const int64_t have = t.size(0);
   if (have > batch_size) return t.narrow(0, 0, batch_size);
   if (have < batch_size) {

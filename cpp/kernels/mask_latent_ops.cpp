@@ -188,10 +188,7 @@ std::tuple<at::Tensor, std::optional<at::Tensor>, int64_t, int64_t> latent_from_
     if (masks.size(0) == 1) {
       mask_out = masks.clone();
     } else {
-      if (masks.size(0) < s_in.size(0)) {
-        const int64_t reps = (s_in.size(0) + masks.size(0) - 1) / masks.size(0);
-        masks = masks.repeat({reps, 1, 1, 1}).slice(0, 0, s_in.size(0));
-      }
+      if (masks.size(0) < s_in.size(0)) masks = repeat_to_batch_size(masks, s_in.size(0));
       mask_out = masks.slice(0, batch_index, batch_index + length).clone();
     }
   }

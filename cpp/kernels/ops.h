@@ -18,6 +18,8 @@ namespace comfy::kernels {
 
 // Python's round(): halves go to the even neighbour.
 int64_t py_round(double v);
+// comfy.utils.repeat_to_batch_size along dim 0: cut, or tile then cut, to `batch_size` entries.
+at::Tensor repeat_to_batch_size(const at::Tensor& t, int64_t batch_size);
 
 // comfy.utils.common_upscale for NCHW (or N,C,...,H,W) samples; methods nearest-exact,
 // bilinear, area, bicubic; crop "disabled" or "center". Throws for bislerp/lanczos, which the

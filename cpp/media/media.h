@@ -31,18 +31,20 @@ struct Pixels {
   int width = 0, height = 0, channels = 0;
   size_t stride = 0;
 };
-// A borrowed, C-contiguous float32 image: height x width x channels.
-struct FloatPixels {
-  const float* data = nullptr;
-  int width = 0, height = 0, channels = 0;
-};
 
 // ---- float -> uint8 -------------------------------------------------------------------------
 // ComfyUI's `np.clip(255. * x, 0, 255).astype(np.uint8)` in float32: the product is truncated, not
 // rounded (189.99998 -> 189); NaN and negatives give 0, +inf and anything >= 255 give 255.
-uint8_t quantize_one(float x);
+// Written as compare-selects so loops over it vectorise to mul/max/min/truncating convert.
+// `v > 0 ? v : 0` also maps NaN to 0, which is what numpy's float->uint8 cast yields for the NaN
+// that np.clip lets through (on x86: cvttps2dq gives INT_MIN, which saturates to 0).
+inline uint8_t quantize_one(float x) {
+  float v = 255.0f * x;
+  v = v > 0.0f ? v : 0.0f;
+  v = v < 255.0f ? v : 255.0f;
+  return static_cast<uint8_t>(static_cast<int>(v));
+}
 void quantize(const float* src, size_t count, uint8_t* dst);
-std::vector<uint8_t> quantize(const FloatPixels& img);
 
 // ---- PNG ------------------------------------------------------------------------------------
 // One text entry as Pillow's PngInfo.add_text writes it. `key` and `value` are UTF-8. A value whose

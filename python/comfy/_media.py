@@ -198,5 +198,9 @@ def decode_png(data):
 
 
 def decode_file(path):
+    """decode_png of a file; other formats are recognised from the first 8 bytes, unread."""
     with open(path, "rb") as f:
-        return decode_png(f.read())
+        head = f.read(8)
+        if head != b"\x89PNG\r\n\x1a\n":
+            return None
+        return decode_png(head + f.read())
