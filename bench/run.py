@@ -118,6 +118,9 @@ def main(argv=None):
     print("ratio: above 1 means ours is better (ours/baseline for rates, baseline/ours for costs)")
     print()
     print(table(rows))
+    failed = [r[0] for r in rows if ": failed (" in r[0]]
+    if failed:  # the table is printed, but a run with missing sections is not a success
+        sys.exit(f"{len(failed)} section(s) failed: " + "; ".join(failed))
 
 
 def run_section(name, fn):

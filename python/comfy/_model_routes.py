@@ -33,6 +33,8 @@ import struct
 
 from aiohttp import web
 
+import comfy.utils
+
 try:
     import folder_paths  # the compat module, registered by the app before packs load
 except ImportError:  # imported outside the app
@@ -61,17 +63,10 @@ def read_safetensors_header(path, max_size):
 
     Layout: 8 bytes little-endian unsigned header length N, then N bytes of UTF-8 JSON."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) != 8:
-                return None
-            (length,) = struct.unpack("<Q", head)
-            if length > max_size:
-                return None
-            raw = f.read(length)
-    except (OSError, ValueError):
+        raw = comfy.utils.safetensors_header(path, max_size)
+    except (OSError, ValueError, struct.error):
         return None
-    if len(raw) != length:
+    if raw is None:
         return None
     try:
         header = json.loads(raw)

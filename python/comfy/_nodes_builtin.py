@@ -9,17 +9,17 @@ natively by comfy._media (only the deflate stream differs from Pillow's, sizes w
 `folder_paths` is imported by its top-level name, as packs do: the app (or the unit
 test conftest) registers comfy._compat.folder_paths under that name first.
 """
-import hashlib
 import json
 import os
 import random
 
 import numpy as np
 import torch
-from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 
 from comfy import _media
+from comfy._compat import node_helpers
 
 MAX_RESOLUTION = 16384
 
@@ -45,20 +45,6 @@ def _metadata_disabled():
     return bool(getattr(args, "disable_metadata", False))
 
 
-def _pillow(fn, arg):
-    """Calls a Pillow function, retrying once with truncated images allowed (as
-    ComfyUI's node_helpers.pillow): many real-world files are slightly truncated."""
-    prev = ImageFile.LOAD_TRUNCATED_IMAGES
-    try:
-        return fn(arg)
-    except (OSError, UnidentifiedImageError, ValueError):
-        if prev:
-            raise
-        ImageFile.LOAD_TRUNCATED_IMAGES = True
-        try:
-            return fn(arg)
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = prev
 
 
 class SaveImage:
@@ -173,11 +159,11 @@ class LoadImage:
 
     def load_image(self, image):
         image_path = _folder_paths().get_annotated_filepath(image)
-        img = _pillow(Image.open, image_path)
+        img = node_helpers.pillow(Image.open, image_path)
         images, masks = [], []
         size = None
         for frame in ImageSequence.Iterator(img):
-            frame = _pillow(ImageOps.exif_transpose, frame)
+            frame = node_helpers.pillow(ImageOps.exif_transpose, frame)
             if size is None:
                 size = frame.size
             elif frame.size != size:
@@ -193,11 +179,7 @@ class LoadImage:
 
     @classmethod
     def IS_CHANGED(s, image):
-        image_path = _folder_paths().get_annotated_filepath(image)
-        m = hashlib.sha256()
-        with open(image_path, 'rb') as f:
-            m.update(f.read())
-        return m.digest().hex()
+        return _file_sha256(_folder_paths().get_annotated_filepath(image))
 
     @classmethod
     def VALIDATE_INPUTS(s, image):
@@ -264,7 +246,7 @@ class LoadImageOutput(LoadImage):
 # The rest of ComfyUI's nodes.py classes (latent, image, conditioning, loaders, samplers).
 from comfy._nodes_core import *  # noqa: E402,F401,F403
 from comfy._nodes_core import (  # noqa: E402
-    NODE_CLASS_MAPPINGS as _CORE_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS as _CORE_NAMES, common_ksampler)
+    NODE_CLASS_MAPPINGS as _CORE_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS as _CORE_NAMES, _file_sha256, common_ksampler)
 
 _IMAGE_IO = {
     "SaveImage": SaveImage,

@@ -227,21 +227,22 @@ def is_blocker(value):
     return type(value).__name__ == "ExecutionBlocker" and hasattr(value, "message")
 
 
-def _make_blocker(message):
+def _graph_utils():
+    """comfy_execution.graph_utils (registered under ComfyUI's name at start-up)."""
     import sys
     graph_utils = sys.modules.get("comfy_execution.graph_utils")
     if graph_utils is None:
         import importlib
         graph_utils = importlib.import_module("comfy_execution.graph_utils")
-    return graph_utils.ExecutionBlocker(message)
+    return graph_utils
+
+
+def _make_blocker(message):
+    return _graph_utils().ExecutionBlocker(message)
 
 
 def _set_graph_prefix(root, index):
-    import sys
-    graph_utils = sys.modules.get("comfy_execution.graph_utils")
-    builder = getattr(graph_utils, "GraphBuilder", None)
-    if builder is not None:
-        builder.set_default_prefix(root, index, 0)
+    _graph_utils().GraphBuilder.set_default_prefix(root, index, 0)
 
 
 def _map_over_list(target, func_name, data, input_is_list, check_interrupt, blocked=None, prefix_root=None,
@@ -502,12 +503,7 @@ def fast_class(class_type):
 
 def _graph_prefix_var():
     """The context variable behind GraphBuilder.set_default_prefix (set before every node call)."""
-    import sys
-    graph_utils = sys.modules.get("comfy_execution.graph_utils")
-    if graph_utils is None:
-        import importlib
-        graph_utils = importlib.import_module("comfy_execution.graph_utils")
-    return graph_utils.GraphBuilder._default_prefix
+    return _graph_utils().GraphBuilder._default_prefix
 
 
 def fast_error(ex, tb, kwargs):

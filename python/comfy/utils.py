@@ -272,12 +272,17 @@ def save_torch_file(sd, ckpt, metadata=None):
 
 
 def safetensors_header(safetensors_path, max_size=100 * 1024 * 1024):
-    """The raw JSON header bytes of a safetensors file, or None when it is larger than max_size."""
+    """The raw JSON header bytes of a safetensors file, or None when it is larger than max_size.
+    A file too short for its declared header raises ValueError (struct.error when even the
+    8-byte length is missing)."""
     with open(safetensors_path, "rb") as f:
         (length,) = struct.unpack("<Q", f.read(8))
         if length > max_size:
             return None
-        return f.read(length)
+        data = f.read(length)
+    if len(data) != length:
+        raise ValueError(f"truncated safetensors header in {safetensors_path}")
+    return data
 
 
 def calculate_parameters(sd, prefix=""):

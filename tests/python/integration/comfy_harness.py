@@ -65,6 +65,18 @@ def unique_int() -> int:
     return next(_unique)
 
 
+def node(class_type: str, **inputs) -> dict:
+    """One API-format prompt node."""
+    return {"class_type": class_type, "inputs": inputs}
+
+
+def shown(run, node_id: str = "9") -> dict:
+    """The UI output of the last `executed` message of `node_id` in a run."""
+    ex = [m for m in run.of("executed") if m.data["node"] == node_id]
+    assert ex, run.messages
+    return ex[-1].data["output"]
+
+
 def unique_str(prefix: str = "t") -> str:
     return f"{prefix}{unique_int()}_{uuid.uuid4().hex[:8]}"
 

@@ -6,17 +6,8 @@ only async nodes are left. Run under every cache mode."""
 import time
 import uuid
 
-from comfy_harness import WsClient, is_done, post_prompt, queue_and_collect, wait_history, wait_idle
-
-
-def sem(cls, **inputs):
-    return {"class_type": cls, "inputs": inputs}
-
-
-def shown(run, node="9"):
-    ex = [m for m in run.of("executed") if m.data["node"] == node]
-    assert ex, run.messages
-    return ex[-1].data["output"]
+from comfy_harness import WsClient, is_done, post_prompt, queue_and_collect, shown, wait_history, wait_idle
+from comfy_harness import node as sem
 
 
 def test_async_nodes_run_concurrently(cache_server):
@@ -62,7 +53,7 @@ def test_async_error_after_others_started(cache_server):
     prompt = {
         "1": sem("SemValue", value=v, tag="f"),
         "2": sem("SemAsyncFail", value=["1", 0]),
-        "3": sem("SemAsyncWork", value=0, seconds=5.0, steps=1, tag="never-ends"),
+        "3": sem("SemAsyncWork", value=0, seconds=30.0, steps=1, tag="never-ends"),
         "9": sem("SemCollect", a=["2", 0], b=["3", 0]),
     }
     t0 = time.monotonic()
@@ -72,8 +63,9 @@ def test_async_error_after_others_started(cache_server):
     assert err["exception_type"] == "RuntimeError" and err["exception_message"] == f"async failure {v}\n"
     assert err["current_inputs"] == {"value": [v]}
     assert any("raise RuntimeError" in line for line in err["traceback"])
-    # The failure does not wait for the 5 s node: its task is cancelled when the prompt ends.
-    assert time.monotonic() - t0 < 4.0
+    # The failure does not wait for the 30 s node: its task is cancelled when the prompt ends
+    # (a generous bound: this checks cancellation, not speed).
+    assert time.monotonic() - t0 < 15.0
     assert wait_history(cache_server, run.prompt_id)["status"]["status_str"] == "error"
 
 
@@ -126,7 +118,7 @@ def test_interrupt_while_only_async_nodes_are_left(cache_server):
         t0 = time.monotonic()
         assert srv.post("/interrupt").status_code == 200
         after = ws.recv_until(is_done(pid), timeout=10)
-        assert time.monotonic() - t0 < 5.0  # ComfyUI would wait the 30 s out
+        assert time.monotonic() - t0 < 15.0  # ComfyUI would wait the 30 s out (not a speed bound)
     intr = [m for m in after if m.type == "execution_interrupted"]
     assert len(intr) == 1 and intr[0].data["node_id"] == "1" and intr[0].data["node_type"] == "SemAsyncWork"
     assert intr[0].data["executed"] == []

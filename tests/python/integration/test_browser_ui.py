@@ -289,7 +289,6 @@ def test_browser_end_to_end(server, tmp_path):
             }
             page.evaluate("(w) => window.app.loadApiJson(w, 'browser_slow.json')", slow)
             page.wait_for_function("() => window.app.graph.nodes.some(n => n.type === 'TestSlow')")
-            t_slow = time.monotonic()
             slow_pid = _run_button_prompt_id(page, watch)
             deadline = time.monotonic() + 10
             while not any(x[1] == slow_pid for x in server.get_json("/queue")["queue_running"]):
@@ -306,13 +305,14 @@ def test_browser_end_to_end(server, tmp_path):
             cancel = page.locator(f"{CANCEL_BUTTON}:not([disabled])")
             cancel.wait_for(state="visible", timeout=10000)
             shot(page, "running")
+            t_click = time.monotonic()  # the bound below is about the interrupt, not the UI's waits
             with page.expect_response(lambda r: r.request.method == "POST"
                                       and r.url.endswith("/api/interrupt")) as info_resp:
                 cancel.click()
             assert info_resp.value.status == 200
             assert info_resp.value.request.post_data_json == {"prompt_id": slow_pid}
             slow_entry = wait_history(server, slow_pid, timeout=15)
-            elapsed = time.monotonic() - t_slow
+            elapsed = time.monotonic() - t_click
             timings["interrupt"] = elapsed
             assert elapsed < SLOW_SECONDS / 2, f"interrupt took {elapsed:.1f} s"
             status = slow_entry["status"]

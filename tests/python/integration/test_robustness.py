@@ -71,6 +71,9 @@ def test_broken_websocket_frames_close_that_socket_only(server):
         pid = requests.post(server.url("/prompt"), json={"prompt": {}}).status_code
         assert pid == 400
         assert server.get_json("/prompt") == {"exec_info": {"queue_remaining": 0}}
+        run = queue_and_collect(server, {"1": {"class_type": "TestIntConst", "inputs": {"value": 7}},
+                                         "2": {"class_type": "TestIntOut", "inputs": {"value": ["1", 0]}}}, ws=good)
+        assert run.one("execution_success").data["prompt_id"] == run.prompt_id
 
 
 def test_oversized_websocket_message_closes_with_1009(server):

@@ -2,17 +2,9 @@
 re-entry, ExecutionBlocker (silent and with a message), list mapping, async node functions."""
 import uuid
 
+from comfy_harness import node as sem
 from comfy_harness import queue_and_collect
-
-
-def show(run, node="9"):
-    ex = [m for m in run.of("executed") if m.data["node"] == node]
-    assert ex, run.messages
-    return ex[-1].data["output"]
-
-
-def sem(cls, **inputs):
-    return {"class_type": cls, "inputs": inputs}
+from comfy_harness import shown as show
 
 
 def test_lazy_input_only_runs_the_chosen_branch_and_reenters(cache_server):

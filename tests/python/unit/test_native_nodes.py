@@ -47,7 +47,6 @@ CASES = [
     ("ImageScale", dict(image=IMG, upscale_method="bicubic", width=40, height=0, crop="center")),
     ("ImageScale", dict(image=IMG, upscale_method="area", width=10, height=9, crop="center")),
     ("ImageScale", dict(image=IMG, upscale_method="nearest-exact", width=0, height=33, crop="disabled")),
-    ("ImageScale", dict(image=IMG, upscale_method="lanczos", width=12, height=12, crop="disabled")),
     ("ImageScale", dict(image=IMG, upscale_method="bilinear", width=0, height=0, crop="disabled")),
     ("ImageScaleBy", dict(image=IMG, upscale_method="bicubic", scale_by=1.5)),
     ("ImageScaleBy", dict(image=IMG, upscale_method="area", scale_by=0.5)),
@@ -97,7 +96,6 @@ CASES = [
     ("LatentUpscale", dict(samples=latent(LAT), upscale_method="bilinear", width=160, height=96, crop="disabled")),
     ("LatentUpscale", dict(samples=latent(LAT), upscale_method="nearest-exact", width=0, height=200, crop="center")),
     ("LatentUpscale", dict(samples=latent(LAT_5D), upscale_method="area", width=120, height=0, crop="disabled")),
-    ("LatentUpscale", dict(samples=latent(LAT), upscale_method="bislerp", width=64, height=64, crop="disabled")),
     ("LatentUpscaleBy", dict(samples=latent(LAT, batch_index=[0, 1, 2]), upscale_method="bicubic", scale_by=1.3)),
     ("LatentComposite", dict(samples_to=latent(LAT), samples_from=latent(LAT_B[:, :, :6, :5]), x=16, y=24, feather=0)),
     ("LatentComposite", dict(samples_to=latent(LAT), samples_from=latent(LAT_B[:, :, :6, :5]), x=16, y=24, feather=16)),
@@ -168,6 +166,22 @@ def test_native_matches_reference(name, kwargs):
     assert_same(native, ref, name)
     for k, v in snapshot.items():  # inputs are never modified
         assert torch.equal(kwargs[k], v), (name, k)
+
+
+def test_resamplers_without_a_kernel_use_the_python_body(monkeypatch):
+    """lanczos (Pillow) and bislerp have no kernel: the native body hands them to the Python one."""
+    calls = []
+    for name, kwargs in (("ImageScale", dict(image=IMG, upscale_method="lanczos", width=12, height=12,
+                                             crop="disabled")),
+                         ("LatentUpscale", dict(samples=latent(LAT), upscale_method="bislerp", width=64, height=64,
+                                                crop="disabled"))):
+        monkeypatch.setitem(_native_nodes._REFERENCE, name, lambda self, *a, _n=name, **k: calls.append(_n) or ("ref",))
+        cls = MAPPINGS[name]
+        assert getattr(cls(), cls.FUNCTION)(**kwargs) == ("ref",)
+    assert calls == ["ImageScale", "LatentUpscale"]
+    # A method with a kernel does not reach the Python body.
+    (out,) = MAPPINGS["ImageScale"]().upscale(IMG, "bilinear", 12, 12, "disabled")
+    assert out.shape == (2, 12, 12, 3) and calls == ["ImageScale", "LatentUpscale"]
 
 
 def test_errors_match_reference():
