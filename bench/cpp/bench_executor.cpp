@@ -53,7 +53,7 @@ class NoopRuntime : public NodeRuntime {
                                const std::unordered_map<std::string, std::shared_ptr<OutputHandle>>&) override {
     return {};
   }
-  void retain_objects(const std::vector<std::pair<std::string, std::string>>&) override {}
+  void retain_objects(const std::shared_ptr<const ObjectList>&) override {}
   void clear_objects() override {}
 
  private:

@@ -337,22 +337,22 @@ NodeResult PythonRuntime::resolve_expansion(
   return r;
 }
 
-void PythonRuntime::retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) {
+void PythonRuntime::retain_objects(const std::shared_ptr<const ObjectList>& keep) {
   // A re-queued prompt keeps the same (id, class) pairs: nothing to drop, no Python call. Any
   // node created since (an expansion's) is dropped by the next differing call, as before.
-  if (keep == last_kept_ && !objects_changed_) return;
+  if (last_kept_ && !objects_changed_ && (keep == last_kept_ || *keep == *last_kept_)) return;
   last_kept_ = keep;
   kept_ids_.clear();
-  for (const auto& [id, _] : keep) kept_ids_.insert(id);
+  for (const auto& [id, _] : *keep) kept_ids_.insert(id);
   objects_changed_ = false;
   pyb::gil_scoped_acquire gil;
   pyb::list l;
-  for (const auto& [id, ct] : keep) l.append(pyb::make_tuple(id, ct));
+  for (const auto& [id, ct] : *keep) l.append(pyb::make_tuple(id, ct));
   helpers_.attr("retain_objects")(l);
 }
 
 void PythonRuntime::clear_objects() {
-  last_kept_.clear();
+  last_kept_.reset();
   kept_ids_.clear();
   pyb::gil_scoped_acquire gil;
   helpers_.attr("clear_objects")();

@@ -32,7 +32,7 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   LazyCheck check_lazy(const NodeCall& call) override;
   NodeResult resolve_expansion(const NodeCall& call,
                                const std::unordered_map<std::string, std::shared_ptr<OutputHandle>>& sources) override;
-  void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) override;
+  void retain_objects(const std::shared_ptr<const ObjectList>& keep) override;
   void clear_objects() override;
   void thread_started() override;
   void thread_stopping() override;
@@ -62,7 +62,7 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs_;
   std::unordered_map<std::string, FastClass> fast_;  // executor thread, under the GIL
   pyb::object objects_, executing_var_, prefix_var_;  // comfy._runtime state, fetched once
-  std::vector<std::pair<std::string, std::string>> last_kept_;  // the last retain_objects set
+  std::shared_ptr<const ObjectList> last_kept_;  // the last retain_objects set
   std::unordered_set<std::string> kept_ids_;
   bool objects_changed_ = false;  // an instance outside last_kept_ may exist (an expansion node)
   void note_instance(const std::string& node_id) {

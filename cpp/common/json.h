@@ -1,6 +1,7 @@
 // JSON type used throughout: insertion-ordered objects, because ComfyUI's responses are Python dicts
 // whose key order clients see (history is insertion-ordered, node_info fields have a fixed order).
 #pragma once
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -15,6 +16,49 @@ using Json = nlohmann::ordered_json;
 using JsonMembers = std::vector<std::pair<const std::string, Json>>;
 inline JsonMembers& json_members(Json& object) {
   return static_cast<JsonMembers&>(object.get_ref<Json::object_t&>());
+}
+// Appends a member whose key is known to be new; when the vector is full it grows by moving the
+// values (the vector's own growth would deep-copy them).
+inline void json_append(Json& object, std::string key, Json value) {
+  auto& m = json_members(object);
+  if (m.size() == m.capacity()) {
+    JsonMembers grown;
+    grown.reserve(m.size() * 2 + 2);
+    for (auto& [k, v] : m) grown.emplace_back(k, std::move(v));
+    m.swap(grown);
+  }
+  m.emplace_back(std::move(key), std::move(value));
+}
+
+// Equality that also requires equal types (1 and 1.0 differ: they serialise differently) and,
+// unlike nlohmann's operator==, costs little per member. NaN is not equal to itself.
+inline bool json_identical(const Json& a, const Json& b) {
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::value_t::object: {
+      const auto& x = a.get_ref<const Json::object_t&>();
+      const auto& y = b.get_ref<const Json::object_t&>();
+      if (x.size() != y.size()) return false;
+      for (auto i = x.begin(), j = y.begin(); i != x.end(); ++i, ++j)
+        if (i->first != j->first || !json_identical(i->second, j->second)) return false;
+      return true;
+    }
+    case Json::value_t::array: {
+      const auto& x = a.get_ref<const Json::array_t&>();
+      const auto& y = b.get_ref<const Json::array_t&>();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i)
+        if (!json_identical(x[i], y[i])) return false;
+      return true;
+    }
+    case Json::value_t::string: return a.get_ref<const std::string&>() == b.get_ref<const std::string&>();
+    case Json::value_t::boolean: return a.get<bool>() == b.get<bool>();
+    case Json::value_t::number_integer: return a.get<int64_t>() == b.get<int64_t>();
+    case Json::value_t::number_unsigned: return a.get<uint64_t>() == b.get<uint64_t>();
+    case Json::value_t::number_float: return a.get<double>() == b.get<double>();
+    case Json::value_t::null: return true;
+    default: return a == b;
+  }
 }
 
 // Serialises like Python's json.dumps(obj) with default arguments: ", " and ": " separators,

@@ -9,13 +9,15 @@
 
 namespace comfy {
 
-void OutputCache::begin_prompt(const std::unordered_set<std::string>& keys) {
+void OutputCache::begin_prompt(const std::unordered_set<std::string>& keys, uint64_t keys_version) {
   ++generation_;
   if (mode_ == CacheMode::None) {
     entries_.clear();
   } else if (mode_ == CacheMode::Classic) {
+    if (keys_version && keys_version == trimmed_to_) return;  // erasing since keeps the entries a subset
     for (auto it = entries_.begin(); it != entries_.end();)
       it = keys.count(it->first) ? std::next(it) : entries_.erase(it);
+    trimmed_to_ = keys_version;
   }
 }
 
@@ -26,7 +28,10 @@ const CacheEntry* OutputCache::get(const std::string& key) {
   return &it->second.entry;
 }
 
-void OutputCache::set(const std::string& key, CacheEntry e) { entries_[key] = Slot{std::move(e), generation_}; }
+void OutputCache::set(const std::string& key, CacheEntry e) {
+  trimmed_to_ = 0;
+  entries_[key] = Slot{std::move(e), generation_};
+}
 
 void OutputCache::end_prompt() {
   if (mode_ != CacheMode::Lru || entries_.size() <= lru_max_) return;
@@ -50,14 +55,6 @@ bool json_has_nan(const Json& v) {
   return false;
 }
 
-static bool link_of(const Json& v, const std::function<const Json&(const std::string&)>& node_of, std::string& src,
-                    int64_t& slot) {
-  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number()) return false;
-  src = v[0].get<std::string>();
-  slot = v[1].get<int64_t>();
-  return !node_of(src).empty();
-}
-
 // Appends a length-prefixed field, so that field boundaries cannot be confused.
 static void field(std::string& buf, std::string_view s) {
   uint32_t n = static_cast<uint32_t>(s.size());
@@ -77,43 +74,41 @@ static bool has_py_ref(const Json& v) {
   return false;
 }
 
-void compute_cache_keys_for(const std::vector<std::string>& ids, const std::function<const Json&(const std::string&)>& node_of,
-                            const std::unordered_map<std::string, KeyInput>& info,
-                            std::unordered_map<std::string, std::string>& keys) {
-  // 1 visiting, 2 done; a node already in `keys` (earlier prompts' nodes for an expansion) is done.
-  std::unordered_map<std::string, int> state;
+void compute_cache_keys_for(const std::vector<int>& nodes, KeyGraph& g) {
+  // 1 visiting, 2 done; a node that already has a key (earlier nodes, for an expansion) is done.
+  std::vector<uint8_t> state(g.size(), 0);
   std::vector<std::pair<const std::string*, const Json*>> sorted;
   std::string buf, scratch;
-  auto done = [&](const std::string& id) { return keys.count(id) > 0 || state[id] == 2; };
-  for (const auto& root : ids) {
+  auto done = [&](int n) { return state[static_cast<size_t>(n)] == 2 || !g.key(n).empty(); };
+  std::vector<std::pair<int, bool>> stack;
+  for (int root : nodes) {
     if (done(root)) continue;
-    std::vector<std::pair<std::string, bool>> stack{{root, false}};
+    stack.assign(1, {root, false});
     while (!stack.empty()) {
-      auto [id, expanded] = stack.back();
+      auto [n, expanded] = stack.back();
       stack.pop_back();
-      if (done(id)) continue;
-      const Json& node = node_of(id);
-      static const Json no_inputs = Json::object();  // (a temporary here would copy every node's inputs)
-      const Json& inputs = node.is_object() && node.contains("inputs") ? node["inputs"] : no_inputs;
+      if (done(n)) continue;
+      auto& st = state[static_cast<size_t>(n)];
+      const Json& inputs = g.inputs(n);
       if (!expanded) {
-        if (state[id] == 1) {  // reached again while on the stack: a cycle
-          keys[id] = "unique:" + uuid4();
-          state[id] = 2;
+        if (st == 1) {  // reached again while on the stack: a cycle
+          g.set_key(n, "unique:" + uuid4());
+          st = 2;
           continue;
         }
-        state[id] = 1;
-        stack.emplace_back(id, true);
+        st = 1;
+        stack.emplace_back(n, true);
         for (const auto& v : inputs) {
-          std::string src;
           int64_t slot;
-          if (link_of(v, node_of, src, slot) && !done(src)) stack.emplace_back(src, false);
+          int src = g.link(v, slot);
+          if (src >= 0 && !done(src)) stack.emplace_back(src, false);
         }
         continue;
       }
-      auto inf = info.find(id);
-      if (inf == info.end() || json_has_nan(inf->second.is_changed)) {
-        keys[id] = "unique:" + uuid4();
-        state[id] = 2;
+      const KeyInput* inf = g.info(n);
+      if (!inf || json_has_nan(inf->is_changed)) {
+        g.set_key(n, "unique:" + uuid4());
+        st = 2;
         continue;
       }
       // The signature (class, IS_CHANGED, id when it matters, then the inputs sorted by name, each
@@ -124,20 +119,20 @@ void compute_cache_keys_for(const std::vector<std::string>& ids, const std::func
       std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
       bool unique = false;
       buf.clear();
-      field(buf, inf->second.class_type);
+      field(buf, inf->class_type);
       scratch.clear();
-      py_dumps_to(scratch, inf->second.is_changed);
+      py_dumps_to(scratch, inf->is_changed);
       field(buf, scratch);
-      if (inf->second.include_id) field(buf, "id:" + id);
+      if (inf->include_id) field(buf, "id:" + g.id(n));
       for (const auto& [name, value] : sorted) {
         field(buf, *name);
-        std::string src;
         int64_t slot;
-        if (link_of(*value, node_of, src, slot)) {
-          auto k = keys.find(src);
-          if (k == keys.end() || k->second.rfind("unique:", 0) == 0) unique = true;
+        int src = g.link(*value, slot);
+        if (src >= 0) {
+          const std::string& k = g.key(src);
+          if (k.empty() || k.rfind("unique:", 0) == 0) unique = true;
           buf += 'L';
-          field(buf, k == keys.end() ? std::string() : k->second);
+          field(buf, k);
           field(buf, std::to_string(slot));
         } else {
           if (has_py_ref(*value)) unique = true;
@@ -147,21 +142,51 @@ void compute_cache_keys_for(const std::vector<std::string>& ids, const std::func
           field(buf, scratch);
         }
       }
-      keys[id] = unique ? "unique:" + uuid4() : sha256_hex(buf);
-      state[id] = 2;
+      g.set_key(n, unique ? "unique:" + uuid4() : sha256_hex(buf));
+      st = 2;
     }
   }
 }
 
 std::unordered_map<std::string, std::string> compute_cache_keys(
     const Json& prompt, const std::unordered_map<std::string, KeyInput>& info) {
-  std::unordered_map<std::string, std::string> keys;
-  std::vector<std::string> ids;
-  for (auto it = prompt.begin(); it != prompt.end(); ++it) ids.push_back(it.key());
-  static const Json empty = Json::object();
-  compute_cache_keys_for(
-      ids, [&](const std::string& id) -> const Json& { return prompt.contains(id) ? prompt[id] : empty; }, info, keys);
-  return keys;
+  struct PromptGraph : KeyGraph {
+    std::vector<std::string> ids;
+    std::vector<const Json*> inputs_of;
+    std::vector<const KeyInput*> infos;
+    std::unordered_map<std::string, int> index;
+    std::vector<std::string> keys;
+    size_t size() const override { return ids.size(); }
+    const std::string& key(int n) const override { return keys[static_cast<size_t>(n)]; }
+    void set_key(int n, std::string k) override { keys[static_cast<size_t>(n)] = std::move(k); }
+    const std::string& id(int n) const override { return ids[static_cast<size_t>(n)]; }
+    const Json& inputs(int n) const override { return *inputs_of[static_cast<size_t>(n)]; }
+    const KeyInput* info(int n) const override { return infos[static_cast<size_t>(n)]; }
+    int link(const Json& v, int64_t& slot) const override {
+      if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number()) return -1;
+      auto it = index.find(v[0].get_ref<const std::string&>());
+      if (it == index.end()) return -1;
+      slot = v[1].get<int64_t>();
+      return it->second;
+    }
+  } g;
+  static const Json no_inputs = Json::object();
+  std::vector<int> all;
+  for (auto it = prompt.begin(); it != prompt.end(); ++it) {
+    int n = static_cast<int>(g.ids.size());
+    g.index[it.key()] = n;
+    g.ids.push_back(it.key());
+    const Json& node = it.value();
+    g.inputs_of.push_back(node.is_object() && node.contains("inputs") ? &node["inputs"] : &no_inputs);
+    auto inf = info.find(it.key());
+    g.infos.push_back(inf == info.end() ? nullptr : &inf->second);
+    all.push_back(n);
+  }
+  g.keys.resize(all.size());
+  compute_cache_keys_for(all, g);
+  std::unordered_map<std::string, std::string> out;
+  for (int n : all) out[g.ids[static_cast<size_t>(n)]] = std::move(g.keys[static_cast<size_t>(n)]);
+  return out;
 }
 
 }  // namespace comfy

@@ -6,7 +6,6 @@
 // the executor thread.
 #pragma once
 #include <cstdint>
-#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -30,7 +29,9 @@ class OutputCache {
  public:
   OutputCache(CacheMode mode, size_t lru_max) : mode_(mode), lru_max_(lru_max) {}
   // Classic keeps only entries whose key is in this prompt; None clears; LRU keeps all.
-  void begin_prompt(const std::unordered_set<std::string>& keys);
+  // `keys_version` (non-zero) names the key set: when it is the previous prompt's and nothing was
+  // stored since, every entry is already in it and the trim is skipped.
+  void begin_prompt(const std::unordered_set<std::string>& keys, uint64_t keys_version = 0);
   const CacheEntry* get(const std::string& key);
   void set(const std::string& key, CacheEntry e);
   void end_prompt();  // LRU: evict least recently used entries beyond the limit
@@ -46,6 +47,7 @@ class OutputCache {
   CacheMode mode_;
   size_t lru_max_;
   uint64_t generation_ = 0;
+  uint64_t trimmed_to_ = 0;  // keys_version of the last trim, 0 once anything was stored
   std::unordered_map<std::string, Slot> entries_;
 };
 
@@ -55,18 +57,30 @@ struct KeyInput {
   bool include_id = false;
 };
 
-// Computes keys for every node of `prompt` (iteratively, no recursion). Nodes on a cycle or
-// linked to missing nodes get a unique key that never hits. `nan_unique`: IS_CHANGED values
-// containing NaN make the key unique (NaN != NaN in ComfyUI's comparison).
+// What key computation sees of a graph of nodes numbered 0..size()-1: a node's id, inputs and
+// KeyInput (null: unknown class, its key never hits), links (the source node of an input value,
+// -1 when the value is not a link to a node of the graph), and the keys ("" until computed).
+struct KeyGraph {
+  virtual ~KeyGraph() = default;
+  virtual size_t size() const = 0;
+  virtual const std::string& id(int node) const = 0;
+  virtual const Json& inputs(int node) const = 0;
+  virtual const KeyInput* info(int node) const = 0;
+  virtual int link(const Json& value, int64_t& slot) const = 0;
+  virtual const std::string& key(int node) const = 0;
+  virtual void set_key(int node, std::string key) = 0;
+};
+
+// Computes the key of each node of `nodes` and of their ancestors whose key is still empty
+// (iteratively, no recursion). Nodes on a
+// cycle, and nodes whose key would depend on a never-hitting one, get a unique key ("unique:").
+// IS_CHANGED values containing NaN make the key unique (NaN != NaN in ComfyUI's comparison);
+// inputs holding Python objects ({"__py_ref__": n}) cannot be compared, so such nodes never hit.
+void compute_cache_keys_for(const std::vector<int>& nodes, KeyGraph& graph);
+
+// The same over a whole prompt by id (tests and tools).
 std::unordered_map<std::string, std::string> compute_cache_keys(
     const Json& prompt, const std::unordered_map<std::string, KeyInput>& info);
-
-// The same for `ids` (nodes added by an expansion) whose links may point at nodes already in
-// `keys`; `node_of` returns a node's JSON ({} when unknown). Adds the new keys to `keys`. Inputs
-// holding Python objects ({"__py_ref__": n}) cannot be compared: such nodes never hit.
-void compute_cache_keys_for(const std::vector<std::string>& ids, const std::function<const Json&(const std::string&)>& node_of,
-                            const std::unordered_map<std::string, KeyInput>& info,
-                            std::unordered_map<std::string, std::string>& keys);
 
 bool json_has_nan(const Json& v);
 

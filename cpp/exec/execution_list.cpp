@@ -1,130 +1,163 @@
 #include "exec/execution_list.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace comfy {
 
-ExecutionList::ExecutionList(const std::vector<std::string>& outputs, Sources uncached_sources, IsOutput is_output,
-                             IsOutput is_async)
+ExecutionList::ExecutionList(const std::vector<int>& outputs, Sources uncached_sources, Flag is_output, Flag is_async)
     : sources_(std::move(uncached_sources)), is_output_(std::move(is_output)), is_async_(std::move(is_async)) {
-  for (const auto& out : outputs) add_node(out);
+  order_.reserve(outputs.size());
+  for (int out : outputs) add_node(out);
 }
 
-void ExecutionList::block(size_t to, size_t src) {
+void ExecutionList::set_ready(int p, bool on) {
+  size_t w = static_cast<size_t>(p) >> 6;
+  uint64_t bit = uint64_t{1} << (p & 63);
+  if (on) {
+    if (w >= ready_.size()) ready_.resize(w + 1, 0);
+    if (ready_[w] & bit) return;
+    ready_[w] |= bit;
+    ++ready_count_;
+    lo_ = std::min(lo_, w);
+  } else {
+    if (w >= ready_.size() || !(ready_[w] & bit)) return;
+    ready_[w] &= ~bit;
+    --ready_count_;
+  }
+}
+
+// The first ready position (in listing order) whose node satisfies `pred`, or -1.
+template <class F>
+int ExecutionList::first_ready(F pred) const {
+  if (ready_count_ == 0) return -1;
+  while (lo_ < ready_.size() && ready_[lo_] == 0) ++lo_;
+  for (size_t w = lo_; w < ready_.size(); ++w)
+    for (uint64_t bits = ready_[w]; bits; bits &= bits - 1) {
+      int p = static_cast<int>(w * 64 + static_cast<size_t>(std::countr_zero(bits)));
+      if (pred(p)) return p;
+    }
+  return -1;
+}
+
+void ExecutionList::block(int to, int src) {
   auto& deps = dependents_[src];
   if (std::find(deps.begin(), deps.end(), to) != deps.end()) return;  // one block per distinct source
   deps.push_back(to);
-  if (blocks_[to]++ == 0) ready_.erase(to);
+  if (blocks_[to]++ == 0) set_ready(to, false);
 }
 
-size_t ExecutionList::insert(const std::string& root) {
-  // Iterative preorder: a node is listed before its sources.
-  struct Frame {
-    size_t idx;
-    std::vector<std::string> srcs;
-    size_t next = 0;
-  };
-  std::vector<Frame> stack;
-  auto add_one = [&](const std::string& id) {
-    size_t i = order_.size();
-    index_[id] = i;
-    order_.push_back(id);
+int ExecutionList::insert(int root) {
+  // Iterative preorder: a node is listed before its sources. Frames hold ranges of `srcs`.
+  auto& stack = stack_;
+  auto& srcs = srcs_;
+  stack.clear();
+  srcs.clear();
+  auto add_one = [&](int node) {
+    int p = static_cast<int>(order_.size());
+    if (static_cast<size_t>(node) >= pos_.size()) pos_.resize(static_cast<size_t>(node) + 1, -1);
+    pos_[node] = p;
+    order_.push_back(node);
     blocks_.push_back(0);
     dependents_.emplace_back();
-    output_.push_back(is_output_(id));
-    first_.push_back(output_.back() || (is_async_ && is_async_(id)));
+    bool out = is_output_(node);
+    output_.push_back(out);
+    first_.push_back(out || (is_async_ && is_async_(node)));
     done_.push_back(false);
-    ready_.insert(i);
+    set_ready(p, true);
     ++remaining_;
     // ComfyUI walks a LIFO stack, so the last input's source is listed first.
-    auto srcs = sources_(id);
-    std::reverse(srcs.begin(), srcs.end());
-    stack.push_back(Frame{i, std::move(srcs)});
-    return i;
+    size_t begin = srcs.size();
+    sources_(node, srcs);
+    std::reverse(srcs.begin() + static_cast<std::ptrdiff_t>(begin), srcs.end());
+    stack.push_back(Frame{p, begin, srcs.size()});
+    return p;
   };
-  size_t root_idx = add_one(root);
+  int root_pos = add_one(root);
   while (!stack.empty()) {
     Frame& f = stack.back();
-    if (f.next == f.srcs.size()) {
+    if (f.next == f.end) {
       stack.pop_back();
       continue;
     }
-    const std::string src = f.srcs[f.next++];
-    size_t to = f.idx;
-    auto it = index_.find(src);
-    if (it != index_.end()) {
-      block(to, it->second);
+    int src = srcs[f.next++];
+    int to = f.pos;
+    int sp = pos_of(src);
+    if (sp >= 0) {
+      block(to, sp);
       continue;
     }
-    size_t s = add_one(src);  // may reallocate `stack`: do not touch `f` after this
-    block(to, s);
+    sp = add_one(src);  // may reallocate `stack`: do not touch `f` after this
+    block(to, sp);
   }
-  return root_idx;
+  return root_pos;
 }
 
-void ExecutionList::add_node(const std::string& id) {
-  if (!index_.count(id)) insert(id);
+void ExecutionList::add_node(int node) {
+  if (pos_of(node) < 0) insert(node);
 }
 
-void ExecutionList::add_strong_link(const std::string& src, const std::string& to) {
-  auto t = index_.find(to);
-  if (t == index_.end()) return;
-  size_t to_idx = t->second;
-  auto s = index_.find(src);
-  size_t src_idx = s != index_.end() ? s->second : insert(src);
-  if (done_[src_idx]) return;
-  block(to_idx, src_idx);
+void ExecutionList::add_strong_link(int src, int to) {
+  int tp = pos_of(to);
+  if (tp < 0) return;
+  int sp = pos_of(src);
+  if (sp < 0) sp = insert(src);
+  if (done_[sp]) return;
+  block(tp, sp);
 }
 
-std::optional<std::string> ExecutionList::pick() const {
-  if (ready_.empty()) return std::nullopt;
-  for (size_t i : ready_)
-    if (first_[i]) return order_[i];
-  for (size_t i : ready_)
-    for (size_t d : dependents_[i])
-      if (output_[d]) return order_[i];
-  for (size_t i : ready_)
-    for (size_t d : dependents_[i])
-      for (size_t d2 : dependents_[d])
-        if (output_[d2]) return order_[i];
-  return order_[*ready_.begin()];
+int ExecutionList::pick() const {
+  int p = first_ready([&](int q) { return first_[q] != 0; });
+  if (p < 0)
+    p = first_ready([&](int q) {
+      for (int d : dependents_[q])
+        if (output_[d]) return true;
+      return false;
+    });
+  if (p < 0)
+    p = first_ready([&](int q) {
+      for (int d : dependents_[q])
+        for (int d2 : dependents_[d])
+          if (output_[d2]) return true;
+      return false;
+    });
+  if (p < 0) p = first_ready([](int) { return true; });
+  return p < 0 ? -1 : order_[p];
 }
 
-void ExecutionList::complete(const std::string& id) {
-  auto it = index_.find(id);
-  if (it == index_.end() || done_[it->second]) return;
-  size_t i = it->second;
-  done_[i] = true;
-  ready_.erase(i);
+void ExecutionList::complete(int node) {
+  int p = pos_of(node);
+  if (p < 0 || done_[p]) return;
+  done_[p] = true;
+  set_ready(p, false);
   --remaining_;
-  for (size_t d : dependents_[i])
-    if (--blocks_[d] == 0 && !done_[d]) ready_.insert(d);
+  for (int d : dependents_[p])
+    if (--blocks_[d] == 0 && !done_[d]) set_ready(d, true);
 }
 
-void ExecutionList::block_external(const std::string& id) {
-  auto it = index_.find(id);
-  if (it == index_.end()) return;
-  ++blocks_[it->second];
-  ready_.erase(it->second);
+void ExecutionList::block_external(int node) {
+  int p = pos_of(node);
+  if (p < 0) return;
+  ++blocks_[p];
+  set_ready(p, false);
   ++external_;
 }
 
-void ExecutionList::unblock_external(const std::string& id) {
-  auto it = index_.find(id);
-  if (it == index_.end() || external_ == 0) return;
-  size_t i = it->second;
+void ExecutionList::unblock_external(int node) {
+  int p = pos_of(node);
+  if (p < 0 || external_ == 0) return;
   --external_;
-  if (--blocks_[i] == 0 && !done_[i]) ready_.insert(i);
+  if (--blocks_[p] == 0 && !done_[p]) set_ready(p, true);
 }
 
-std::string ExecutionList::first_remaining() const {
+int ExecutionList::first_remaining() const {
   for (size_t i = 0; i < order_.size(); ++i)
     if (!done_[i]) return order_[i];
-  return {};
+  return -1;
 }
 
-std::vector<std::string> ExecutionList::remaining() const {
-  std::vector<std::string> out;
+std::vector<int> ExecutionList::remaining() const {
+  std::vector<int> out;
   for (size_t i = 0; i < order_.size(); ++i)
     if (!done_[i]) out.push_back(order_[i]);
   return out;

@@ -98,7 +98,7 @@ void Executor::loop() {
     if (!got) continue;
     auto& [item, task_id] = *got;
     auto t0 = std::chrono::steady_clock::now();
-    run_prompt(item, task_id);
+    run_prompt(*item, task_id);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "Prompt executed in %.2f seconds\n", secs);
   }
@@ -107,23 +107,32 @@ void Executor::loop() {
 
 // An ExecutionBlocker with a message: ComfyUI reports it as an execution_error (without a
 // timestamp, not in the history) and goes on.
-void Executor::ex_block_message(Run& run, const std::string& id, const std::string& msg, const Json& executed) {
+void Executor::ex_block_message(Run& run, int n, const std::string& msg, const Json& executed) {
   hub_.send_json("execution_error",
-                 {{"prompt_id", run.pid()}, {"node_id", id}, {"node_type", run.defs[id]->class_type}, {"executed", executed},
-                  {"exception_message", "Execution Blocked: " + msg}, {"exception_type", "ExecutionBlocked"},
-                  {"traceback", Json::array()}, {"current_inputs", Json::array()}, {"current_outputs", Json::array()}},
+                 {{"prompt_id", run.pid()}, {"node_id", run.id(n)}, {"node_type", run.def(n)->class_type},
+                  {"executed", executed}, {"exception_message", "Execution Blocked: " + msg},
+                  {"exception_type", "ExecutionBlocked"}, {"traceback", Json::array()},
+                  {"current_inputs", Json::array()}, {"current_outputs", Json::array()}},
                  run.client);
 }
 
-NodeCall Executor::build_call(Run& run, const std::string& id) {
-  NodeCall call{id, run.display_of(id), run.defs[id]->class_type, run.defs[id], {}};
-  const Json& inputs = run.inputs(id);
+const CacheEntry* Executor::cached(Run& run, int n) {
+  size_t i = static_cast<size_t>(n);
+  if (i < run.hits.size() && run.hits[i]) return run.hits[i];
+  return cache_.get(run.key(n));
+}
+
+NodeCall Executor::build_call(Run& run, int n) {
+  const auto& def = run.def(n);
+  NodeCall call{run.id(n), run.display_of(run.id(n)), def->class_type, def, {}};
+  const Json& inputs = run.inputs(n);
+  call.inputs.reserve(inputs.size());
   for (auto in = inputs.begin(); in != inputs.end(); ++in) {
-    std::string src;
-    int slot;
-    const InputSpec* spec = call.def->find_input(in.key());
-    if (run.link_source(in.value(), src, slot) && !(spec && spec->raw_link)) {
-      const CacheEntry* e = cache_.get(run.keys[src]);
+    int slot = 0;
+    const InputSpec* spec = def->find_input(in.key());
+    int src = run.link(in.value(), slot);
+    if (src >= 0 && !(spec && spec->raw_link)) {
+      const CacheEntry* e = cached(run, src);
       call.inputs.emplace_back(in.key(), InputArg{nullptr, e ? e->outputs : nullptr, slot, e == nullptr});
     } else {
       call.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0, false});
@@ -132,60 +141,124 @@ NodeCall Executor::build_call(Run& run, const std::string& id) {
   return call;
 }
 
-// Definitions, IS_CHANGED and cache keys for `ids` (the prompt, or nodes an expansion added).
-void Executor::prepare_nodes(Run& run, const std::vector<std::string>& ids, bool record_is_changed) {
-  std::unordered_map<std::string, KeyInput> kin;
-  for (const auto& id : ids) {
-    const Json& n = run.node(id);
-    std::string ct = n.value("class_type", "");
-    auto def = runtime_.get(ct);
-    if (!def) continue;
-    run.defs[id] = def;
-    KeyInput k{ct, false, def->not_idempotent || def->has_unique_id};
-    if (n.contains("is_changed")) {
-      k.is_changed = n["is_changed"];
-    } else if (def->has_is_changed) {
-      NodeCall c{id, run.display_of(id), ct, def, {}};
-      const Json& inputs = run.inputs(id);
-      for (auto in = inputs.begin(); in != inputs.end(); ++in) c.inputs.emplace_back(in.key(), InputArg{&in.value()});
-      // Like ComfyUI, the executing prompt records the result (PROMPT hidden inputs see it);
-      // history keeps the copy taken when the prompt started.
-      k.is_changed = runtime_.is_changed(c, record_is_changed);
-    }
-    kin[id] = std::move(k);
+namespace {
+// Key computation over the run's nodes; `infos` holds the KeyInput of the nodes being keyed.
+// `queued_out`: the queued nodes' keys being computed (else they are the run's, final).
+struct RunGraph : KeyGraph {
+  PromptRun& run;
+  PromptRun::Keys* queued_out;
+  std::vector<const KeyInput*> infos;
+  RunGraph(PromptRun& r, PromptRun::Keys* out) : run(r), queued_out(out), infos(r.nodes.size(), nullptr) {}
+  size_t size() const override { return run.nodes.size(); }
+  const std::string& id(int n) const override { return run.id(n); }
+  const Json& inputs(int n) const override { return run.inputs(n); }
+  const KeyInput* info(int n) const override { return infos[static_cast<size_t>(n)]; }
+  int link(const Json& v, int64_t& slot) const override {
+    int s = 0;
+    int src = run.link(v, s);
+    slot = s;
+    return src;
   }
-  if (!record_is_changed) {  // nodes an expansion added
-    compute_cache_keys_for(ids, [&run](const std::string& id) -> const Json& { return run.node(id); }, kin, run.keys);
-    return;
+  const std::string& key(int n) const override {
+    size_t i = static_cast<size_t>(n);
+    if (i < run.queued) return queued_out ? (*queued_out)[i] : (*run.queued_keys)[i];
+    return run.added_keys[i - run.queued];
   }
-  auto same_inputs = [&](const std::unordered_map<std::string, KeyInput>& a) {
-    if (a.size() != kin.size()) return false;
-    for (const auto& [id, k] : kin) {
-      auto it = a.find(id);
-      if (it == a.end() || it->second.class_type != k.class_type || it->second.include_id != k.include_id ||
-          it->second.is_changed != k.is_changed)
-        return false;
+  void set_key(int n, std::string k) override {
+    size_t i = static_cast<size_t>(n);
+    if (i >= run.queued) run.added_keys[i - run.queued] = std::move(k);
+    else if (queued_out) (*queued_out)[i] = std::move(k);
+  }
+};
+}  // namespace
+
+// Definitions, IS_CHANGED and cache keys for `ns` (the whole prompt, or nodes an expansion
+// added). For the whole prompt, returns whether the memo holds the keys (and their set).
+bool Executor::prepare_nodes(Run& run, const std::vector<int>& ns, bool whole_prompt) {
+  static const std::string kIsChanged = "is_changed";
+  static const Json kUnchanged = false;
+  // A re-queue of the memo's prompt compares each node's key inputs with the memo's as it goes
+  // and builds its own only from the first difference on.
+  bool same_prompt = whole_prompt && key_memo_ && key_memo_->index == run.queued_index;
+  bool reuse = same_prompt && key_memo_->keys && key_memo_->inputs.size() == ns.size();
+  std::vector<KeyInput> kin(reuse ? 0 : ns.size());  // an empty class_type: unknown class
+  const std::string* last_class = nullptr;
+  std::shared_ptr<const NodeDef> last_def;
+  static const Json kUnknown;  // the key input of a class the runtime does not know
+  Json computed;
+  for (size_t i = 0; i < ns.size(); ++i) {
+    int n = ns[i];
+    const std::string& ct = run.class_of(n);
+    if (!last_class || *last_class != ct) {  // prompts repeat classes: one runtime lookup per run of them
+      last_def = runtime_.get(ct);
+      last_class = &ct;
     }
+    const Json* changed = &kUnknown;
+    bool include_id = false;
+    if (last_def) {
+      run.nodes[static_cast<size_t>(n)].def = last_def;
+      include_id = last_def->not_idempotent || last_def->has_unique_id;
+      const Json& node = run.node(n);
+      if (auto ic = node.find(kIsChanged); ic != node.end()) {
+        changed = &*ic;
+      } else if (last_def->has_is_changed) {
+        NodeCall c{run.id(n), run.display_of(run.id(n)), ct, last_def, {}};
+        const Json& inputs = run.inputs(n);
+        for (auto in = inputs.begin(); in != inputs.end(); ++in)
+          c.inputs.emplace_back(in.key(), InputArg{&in.value(), nullptr, 0, false});
+        // Like ComfyUI, the executing prompt records the result (PROMPT hidden inputs see it);
+        // history keeps the copy taken when the prompt started.
+        computed = runtime_.is_changed(c, whole_prompt);
+        changed = &computed;
+      } else {
+        changed = &kUnchanged;
+      }
+    }
+    static const std::string kNone;
+    const std::string& cls = last_def ? ct : kNone;
+    if (reuse) {
+      const KeyInput& m = key_memo_->inputs[i];
+      if (m.include_id == include_id && m.class_type == cls && json_identical(m.is_changed, *changed)) continue;
+      reuse = false;  // the first difference: the key inputs so far are the memo's
+      kin.assign(key_memo_->inputs.begin(), key_memo_->inputs.begin() + static_cast<std::ptrdiff_t>(i));
+      kin.resize(ns.size());
+    }
+    kin[i] = KeyInput{cls, *changed, include_id};
+  }
+  if (!whole_prompt) {  // nodes an expansion added
+    RunGraph graph(run, nullptr);
+    for (size_t i = 0; i < ns.size(); ++i)
+      if (!kin[i].class_type.empty()) graph.infos[static_cast<size_t>(ns[i])] = &kin[i];
+    compute_cache_keys_for(ns, graph);
+    return false;
+  }
+  if (reuse) {
+    run.queued_keys = key_memo_->keys;
     return true;
-  };
-  if (key_memo_ && key_memo_->prompt == run.item.prompt && same_inputs(key_memo_->inputs)) {
-    run.keys = key_memo_->keys;
-    return;
   }
-  compute_cache_keys_for(ids, [&run](const std::string& id) -> const Json& { return run.node(id); }, kin, run.keys);
-  // "unique:" keys (NaN IS_CHANGED, cycles, Python objects in inputs) must never repeat: no memo.
-  for (const auto& [_, key] : run.keys)
-    if (key.rfind("unique:", 0) == 0) {
-      key_memo_.reset();
-      return;
-    }
-  key_memo_ = KeyMemo{run.item.prompt, std::move(kin), run.keys};
+  auto keys = std::make_shared<PromptRun::Keys>(run.queued);
+  RunGraph graph(run, keys.get());
+  for (size_t i = 0; i < ns.size(); ++i)
+    if (!kin[i].class_type.empty()) graph.infos[static_cast<size_t>(ns[i])] = &kin[i];
+  compute_cache_keys_for(ns, graph);
+  run.queued_keys = keys;
+  if (!same_prompt) key_memo_ = KeyMemo{run.item.prompt, run.queued_index, run.objects, {}, nullptr, {}, 0};
+  key_memo_->inputs = std::move(kin);
+  key_memo_->keys.reset();
+  key_memo_->keyset.clear();
+  key_memo_->version = ++key_versions_;
+  // "unique:" keys (NaN IS_CHANGED, cycles, Python objects in inputs) must never repeat.
+  for (const auto& key : *keys)
+    if (key.rfind("unique:", 0) == 0) return false;
+  key_memo_->keys = keys;
+  key_memo_->keyset.insert(keys->begin(), keys->end());
+  return true;
 }
 
 // Registers the nodes an expansion returned (spec §6.6) and the links the expanding node waits for.
-Executor::Outcome Executor::expand(Run& run, ExecutionList& list, const std::string& id, NodeResult& r,
-                                   NodeResult& failure) {
-  std::vector<std::string> added;
+Executor::Outcome Executor::expand(Run& run, ExecutionList& list, int n, NodeResult& r, NodeResult& failure) {
+  const std::string id = run.id(n);
+  std::vector<int> added;
   for (auto it = r.new_nodes.begin(); it != r.new_nodes.end(); ++it) {
     if (run.has(it.key())) {
       failure = error_result("comfy_execution.graph.DuplicateNodeError",
@@ -199,18 +272,22 @@ Executor::Outcome Executor::expand(Run& run, ExecutionList& list, const std::str
       failure = error_result("KeyError", "'" + ct + "'");
       return Outcome::Failure;
     }
-    run.add_ephemeral(it.key(), {{"class_type", ct}, {"inputs", info.value("inputs", Json::object())}});
-    run.parent[it.key()] = id;
-    run.display[it.key()] = info.contains("override_display_id") && info["override_display_id"].is_string()
-                                ? info["override_display_id"].get<std::string>()
-                                : id;
-    added.push_back(it.key());
+    {
+      std::lock_guard lk(run.progress_mu);  // progress from other threads reads these maps
+      run.parent[it.key()] = id;
+      run.display[it.key()] = info.contains("override_display_id") && info["override_display_id"].is_string()
+                                  ? info["override_display_id"].get<std::string>()
+                                  : id;
+    }
+    added.push_back(run.add_ephemeral(it.key(), {{"class_type", ct}, {"inputs", info.value("inputs", Json::object())}}));
   }
   prepare_nodes(run, added, false);
-  for (const auto& n : added)
-    if (run.defs.count(n) && run.defs[n]->output_node) list.add_node(n);
-  for (const auto& [src, slot] : r.expand_links)
-    if (run.has(src) && !cache_.get(run.keys[src])) list.add_strong_link(src, id);
+  for (int a : added)
+    if (run.def(a) && run.def(a)->output_node) list.add_node(a);
+  for (const auto& [src, slot] : r.expand_links) {
+    int s = run.find(src);
+    if (s >= 0 && !cached(run, s)) list.add_strong_link(s, n);
+  }
   run.expansion_links[id] = r.expand_links;
   if (r.ui.is_object() && !r.ui.empty()) run.expansion_ui[id] = {{"meta", run.meta(id)}, {"output", r.ui}};
   run.pending_expansion.insert(id);
@@ -219,7 +296,8 @@ Executor::Outcome Executor::expand(Run& run, ExecutionList& list, const std::str
 
 // Lazy inputs (spec §6.3 step 6): asks check_lazy_status which unevaluated inputs it needs and
 // links them; Pending when it asked for any.
-Executor::Outcome Executor::check_lazy(Run& run, ExecutionList& list, const NodeCall& call, NodeResult& failure) {
+Executor::Outcome Executor::check_lazy(Run& run, ExecutionList& list, int n, const NodeCall& call,
+                                       NodeResult& failure) {
   LazyCheck lc = runtime_.check_lazy(call);
   if (lc.kind != NodeResult::Ok) {
     failure.kind = lc.kind;
@@ -228,45 +306,50 @@ Executor::Outcome Executor::check_lazy(Run& run, ExecutionList& list, const Node
   }
   if (lc.needed.empty()) return Outcome::Success;
   const std::string& id = call.node_id;
-  const Json& inputs = run.inputs(id);
+  const Json& inputs = run.inputs(n);
   for (const auto& name : lc.needed) {
-    std::string src;
-    int slot;
-    if (!inputs.contains(name)) {
+    auto in = inputs.find(name);
+    if (in == inputs.end()) {
       failure = error_result("comfy_execution.graph.NodeInputError",
                              "Node " + id + " says it needs input " + name + ", but there is no input to that node at all");
       return Outcome::Failure;
     }
-    if (!run.link_source(inputs[name], src, slot)) {
+    int slot = 0;
+    int src = run.link(*in, slot);
+    if (src < 0) {
       failure = error_result("comfy_execution.graph.NodeInputError",
                              "Node " + id + " says it needs input " + name + ", but that value is a constant");
       return Outcome::Failure;
     }
-    if (!cache_.get(run.keys[src])) list.add_strong_link(src, id);
+    if (!cached(run, src)) list.add_strong_link(src, n);
   }
   return Outcome::Pending;
 }
 
 // One staged node (spec §6.3): a cache hit re-emits `executed`; an expanded node resolves its
 // results; otherwise progress, `executing`, the lazy check, the call, UI, expansion or cache.
-Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::string& id, NodeResult& failure) {
-  const std::string& key = run.keys[id];
-  if (const CacheEntry* hit = cache_.get(key)) {
+Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, int n, NodeResult& failure) {
+  const std::string& id = run.id(n);
+  const std::string& key = run.key(n);
+  if (const CacheEntry* hit = cached(run, n)) {
     if (run.client) {  // messages are built only when someone receives them
       Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
       run.to_client("executed",
                     {{"node", id}, {"display_node", run.display_of(id)}, {"output", out}, {"prompt_id", run.pid()}});
     }
-    run.finish_progress(id);
+    run.finish_progress(n);
     return Outcome::Success;
   }
   std::string display = run.display_of(id);
   NodeResult r;
-  NodeCall call = build_call(run, id);
+  NodeCall call = build_call(run, n);
   if (run.pending_expansion.count(id)) {
     std::unordered_map<std::string, std::shared_ptr<OutputHandle>> sources;
-    for (const auto& [src, slot] : run.expansion_links[id])
-      if (const CacheEntry* e = cache_.get(run.keys[src])) sources[src] = e->outputs;
+    for (const auto& [src, slot] : run.expansion_links[id]) {
+      int s = run.find(src);
+      if (s < 0) continue;
+      if (const CacheEntry* e = cached(run, s)) sources[src] = e->outputs;
+    }
     r = runtime_.resolve_expansion(call, sources);
     run.pending_expansion.erase(id);
     if (r.kind != NodeResult::Ok) {
@@ -275,21 +358,21 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
     }
     auto ui = run.expansion_ui.find(id);
     cache_.set(key, CacheEntry{r.outputs, ui == run.expansion_ui.end() ? Json(nullptr) : ui->second});
-    run.finish_progress(id);
+    run.finish_progress(n);
     run.executed.push_back(id);
     return Outcome::Success;
   }
   if (run.pending_async.erase(id)) {
     r = runtime_.execute(call);  // an async node resumed: its finished tasks' results (§6.3 step 2)
   } else {
-    run.start_progress(id);
+    run.start_progress(n);
     {
       std::lock_guard lk(state_mu_);
       last_node_ = display;
     }
     if (run.client) run.to_client("executing", {{"node", id}, {"display_node", display}, {"prompt_id", run.pid()}});
     if (call.def->has_check_lazy) {
-      Outcome o = check_lazy(run, list, call, failure);
+      Outcome o = check_lazy(run, list, n, call, failure);
       if (o != Outcome::Success) return o;
     }
     if (take_interrupt()) r.kind = NodeResult::Interrupted;
@@ -298,11 +381,11 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
   if (!r.block_messages.empty()) {
     Json executed = Json::array();
     for (const auto& e : run.executed) executed.push_back(e);
-    for (const auto& msg : r.block_messages) ex_block_message(run, id, msg, executed);
+    for (const auto& msg : r.block_messages) ex_block_message(run, n, msg, executed);
   }
   if (r.kind == NodeResult::Pending) {  // its tasks run while other nodes do
     run.pending_async.insert(id);
-    list.block_external(id);
+    list.block_external(n);
     return Outcome::Pending;
   }
   if (r.kind != NodeResult::Ok) {
@@ -315,66 +398,62 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, const std::s
     if (run.client)
       run.to_client("executed", {{"node", id}, {"display_node", display}, {"output", r.ui}, {"prompt_id", run.pid()}});
   }
-  if (r.expand) return expand(run, list, id, r, failure);
+  if (r.expand) return expand(run, list, n, r, failure);
   cache_.set(key, CacheEntry{r.outputs, ui_entry});
-  run.finish_progress(id);
+  run.finish_progress(n);
   run.executed.push_back(id);
   return Outcome::Success;
 }
 
 // Runs the execution list to the end or the first failure; returns the failing node and result.
 std::optional<std::pair<std::string, NodeResult>> Executor::execute_list(Run& run) {
-  auto sources = [&](const std::string& id) {
-    std::vector<std::string> srcs;
-    if (!run.defs.count(id)) return srcs;
-    const auto& def = run.defs[id];
-    const Json& inputs = run.inputs(id);
+  auto sources = [&](int n, std::vector<int>& out) {
+    const auto& def = run.def(n);
+    if (!def) return;
+    const Json& inputs = run.inputs(n);
     for (auto in = inputs.begin(); in != inputs.end(); ++in) {
-      std::string src;
-      int slot;
+      int slot = 0;
+      int src = run.link(in.value(), slot);
+      if (src < 0) continue;
       const InputSpec* spec = def->find_input(in.key());
       if (spec && spec->lazy) continue;  // lazy inputs join only when check_lazy_status asks
-      if (run.link_source(in.value(), src, slot) && !cache_.get(run.keys[src])) srcs.push_back(src);
+      if (!cached(run, src)) out.push_back(src);
     }
-    return srcs;
   };
+  std::vector<int> outputs;
+  outputs.reserve(run.item.outputs.size());
+  for (const auto& o : run.item.outputs)
+    if (int n = run.find(o); n >= 0) outputs.push_back(n);
   ExecutionList list(
-      run.item.outputs, sources,
-      [&](const std::string& id) {
-        auto d = run.defs.find(id);
-        return d != run.defs.end() && d->second->output_node;
-      },
-      [&](const std::string& id) {
-        auto d = run.defs.find(id);
-        return d != run.defs.end() && d->second->is_async;
-      });
+      outputs, sources, [&](int n) { return run.def(n) && run.def(n)->output_node; },
+      [&](int n) { return run.def(n) && run.def(n)->is_async; });
+  NodeResult r;  // a failure's result (one object: constructing one per node costs)
   while (!list.empty()) {
-    auto pick = list.pick();
-    if (!pick && list.has_external_blocks()) {
+    int pick = list.pick();
+    if (pick < 0 && list.has_external_blocks()) {
       // Only async nodes are left to wait for. Unlike ComfyUI, an interrupt does not wait for
       // them: it is checked every 50 ms, and the pending tasks are cancelled at the prompt's end.
       if (take_interrupt()) {
-        NodeResult r;
         r.kind = NodeResult::Interrupted;
         return std::make_pair(run.real_of(*run.pending_async.begin()), std::move(r));
       }
-      for (const auto& id : runtime_.wait_async(0.05)) list.unblock_external(id);
+      for (const auto& id : runtime_.wait_async(0.05))
+        if (int n = run.find(id); n >= 0) list.unblock_external(n);
       continue;
     }
-    if (!pick) {  // nothing runnable: a cycle (static ones are caught by validation)
+    if (pick < 0) {  // nothing runnable: a cycle (static ones are caught by validation)
       auto remaining = list.remaining();
-      std::string at = remaining.front();
-      for (const auto& n : remaining)
-        if (run.parent.count(n)) {
-          at = run.display_of(n);
+      std::string at = run.id(remaining.front());
+      for (int r : remaining)
+        if (run.parent.count(run.id(r))) {
+          at = run.display_of(run.id(r));
           break;
         }
       return std::make_pair(at, error_result("graph.DependencyCycleError", "Dependency cycle detected", Json::array()));
     }
-    NodeResult r;
-    Outcome o = run_node(run, list, *pick, r);
-    if (o == Outcome::Failure) return std::make_pair(run.real_of(*pick), std::move(r));
-    if (o == Outcome::Success) list.complete(*pick);
+    Outcome o = run_node(run, list, pick, r);
+    if (o == Outcome::Failure) return std::make_pair(run.real_of(run.id(pick)), std::move(r));
+    if (o == Outcome::Success) list.complete(pick);
   }
   return std::nullopt;
 }
@@ -384,14 +463,14 @@ void Executor::report_end(Run& run, const std::optional<std::pair<std::string, N
   const auto& [node, r] = *failure;
   Json executed = Json::array();
   for (const auto& e : run.executed) executed.push_back(e);
-  Json node_type = run.node(node).value("class_type", Json(nullptr));
+  int fn = run.find(node);
+  Json node_type = fn >= 0 ? run.node(fn).value("class_type", Json(nullptr)) : Json(nullptr);
   if (r.kind == NodeResult::Interrupted)
     return run.add_message("execution_interrupted",
                            {{"prompt_id", run.pid()}, {"node_id", node}, {"node_type", node_type}, {"executed", executed}},
                            true);
   Json current = Json::array();
-  for (auto it = run.item.prompt.begin(); it != run.item.prompt.end(); ++it) current.push_back(it.key());
-  for (const auto& id : run.dyn_order) current.push_back(id);
+  for (const auto& n : run.nodes) current.push_back(n.id);
   run.add_message("execution_error",
                   {{"prompt_id", run.pid()}, {"node_id", node}, {"node_type", node_type}, {"executed", executed},
                    {"exception_message", r.error["exception_message"]}, {"exception_type", r.error["exception_type"]},
@@ -402,9 +481,12 @@ void Executor::report_end(Run& run, const std::optional<std::pair<std::string, N
 
 void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   interrupt_ = false;
-  Run run{hub_, item, std::nullopt};
+  Run run(hub_, item);
   if (item.extra_data.is_object() && item.extra_data.contains("client_id") && item.extra_data["client_id"].is_string())
     run.client = item.extra_data["client_id"].get<std::string>();
+  bool same_prompt = key_memo_ && json_identical(key_memo_->prompt, item.prompt);
+  run.add_queued(same_prompt ? key_memo_->index : nullptr);
+  run.objects = same_prompt ? key_memo_->objects : run.object_list();
   {
     std::lock_guard lk(state_mu_);
     client_id_ = run.client;
@@ -412,33 +494,30 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
     last_node_.reset();
     run_ = &run;
   }
-  const Json& prompt = item.prompt;
-  run.build_index();
   run.add_message("execution_start", {{"prompt_id", item.prompt_id}}, false);
   runtime_.begin_prompt(item);
 
   std::optional<std::pair<std::string, NodeResult>> failure;
   try {
-    std::vector<std::string> ids;
-    std::vector<std::pair<std::string, std::string>> objects;
-    for (auto it = prompt.begin(); it != prompt.end(); ++it) {
-      ids.push_back(it.key());
-      objects.emplace_back(it.key(), it.value().value("class_type", ""));
+    std::vector<int> all(run.queued);
+    for (size_t i = 0; i < run.queued; ++i) all[i] = static_cast<int>(i);
+    if (prepare_nodes(run, all, true)) {
+      cache_.begin_prompt(key_memo_->keyset, key_memo_->version);
+    } else {
+      std::unordered_set<std::string> keyset(run.queued_keys->begin(), run.queued_keys->end());
+      cache_.begin_prompt(keyset);
     }
-    prepare_nodes(run, ids, true);
-    std::unordered_set<std::string> keyset;
-    for (auto& [_, k] : run.keys) keyset.insert(k);
-    cache_.begin_prompt(keyset);
-    runtime_.retain_objects(objects);
+    runtime_.retain_objects(run.objects);
 
-    Json cached = Json::array();
-    for (const auto& id : ids) {
-      auto k = run.keys.find(id);
-      if (k != run.keys.end() && cache_.get(k->second)) cached.push_back(id);
-    }
+    Json hit_ids = Json::array();
+    auto& ids = hit_ids.get_ref<Json::array_t&>();
+    run.hits.resize(run.queued);
+    for (int n : all)
+      if ((run.hits[static_cast<size_t>(n)] = cache_.get(run.key(n)))) ids.emplace_back(run.id(n));
     Json data = Json::object();
-    data["nodes"] = std::move(cached);
-    data["prompt_id"] = item.prompt_id;
+    json_members(data).reserve(3);  // with the timestamp: no growth, which would copy `nodes`
+    json_append(data, "nodes", std::move(hit_ids));
+    json_append(data, "prompt_id", item.prompt_id);
     run.add_message("execution_cached", std::move(data), false);
     failure = execute_list(run);
   } catch (const std::exception& e) {
@@ -451,21 +530,20 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   Json outputs = Json::object(), meta = Json::object();
   auto& out_items = json_members(outputs);
   auto& meta_items = json_members(meta);
-  out_items.reserve(run.index.size());
-  meta_items.reserve(run.index.size());
-  auto collect = [&](const std::string& id) {
-    auto k = run.keys.find(id);
-    if (k == run.keys.end()) return;
-    const CacheEntry* e = cache_.get(k->second);
+  for (size_t i = 0; i < run.nodes.size(); ++i) {  // the prompt's nodes, then expansions', in order
+    if (i < run.queued && !run.queued_keys) break;  // failed before the keys were computed
+    const std::string& key = run.key(static_cast<int>(i));
+    if (key.empty()) continue;
+    const std::string& id = run.nodes[i].id;
+    const CacheEntry* e = cached(run, static_cast<int>(i));
     const Json* ui = e && e->ui.is_object() ? &e->ui : nullptr;
-    auto pending = run.expansion_ui.find(id);
-    if (!ui && pending != run.expansion_ui.end()) ui = &pending->second;  // UI before a failure
-    if (!ui) return;
+    if (!ui && !run.expansion_ui.empty())
+      if (auto pending = run.expansion_ui.find(id); pending != run.expansion_ui.end())
+        ui = &pending->second;  // UI before a failure
+    if (!ui) continue;
     out_items.emplace_back(id, (*ui)["output"]);
     meta_items.emplace_back(id, (*ui)["meta"]);
-  };
-  for (auto it = prompt.begin(); it != prompt.end(); ++it) collect(it.key());
-  for (const auto& id : run.dyn_order) collect(id);
+  }
   runtime_.end_prompt();
   cache_.end_prompt();
   {

@@ -55,27 +55,36 @@ class Executor {
   void run_prompt(QueueItem& item, int64_t task_id);
   enum class Outcome { Success, Pending, Failure };
   std::optional<std::pair<std::string, NodeResult>> execute_list(Run& run);
-  Outcome run_node(Run& run, ExecutionList& list, const std::string& id, NodeResult& failure);
-  Outcome check_lazy(Run& run, ExecutionList& list, const NodeCall& call, NodeResult& failure);
-  Outcome expand(Run& run, ExecutionList& list, const std::string& id, NodeResult& r, NodeResult& failure);
-  void prepare_nodes(Run& run, const std::vector<std::string>& ids, bool record_is_changed);
+  // Nodes are the run's dense indices (PromptRun::nodes).
+  Outcome run_node(Run& run, ExecutionList& list, int n, NodeResult& failure);
+  Outcome check_lazy(Run& run, ExecutionList& list, int n, const NodeCall& call, NodeResult& failure);
+  Outcome expand(Run& run, ExecutionList& list, int n, NodeResult& r, NodeResult& failure);
+  bool prepare_nodes(Run& run, const std::vector<int>& ns, bool whole_prompt);
   void report_end(Run& run, const std::optional<std::pair<std::string, NodeResult>>& failure);
-  NodeCall build_call(Run& run, const std::string& id);
-  void ex_block_message(Run& run, const std::string& id, const std::string& msg, const Json& executed);
+  NodeCall build_call(Run& run, int n);
+  const CacheEntry* cached(Run& run, int n);  // the node's cache entry, null when not cached
+  void ex_block_message(Run& run, int n, const std::string& msg, const Json& executed);
   void process_flags();
 
   PromptQueue& queue_;
   ws::Hub& hub_;
   NodeRuntime& runtime_;
   OutputCache cache_;
-  // The last queued prompt with its IS_CHANGED inputs and keys: re-queueing the same prompt with
-  // the same IS_CHANGED results gives the same keys, so they are reused instead of recomputed.
-  // Executor thread only.
+  // The last queued prompt, its id index and (id, class) list, and its key inputs (class,
+  // IS_CHANGED, id rule) and keys by node: a re-queued equal prompt reuses the index and list,
+  // and with the same IS_CHANGED results the keys and the set the cache is trimmed to, instead
+  // of recomputing them. `keys` is null when a key is unique (never to be reused); `version`
+  // changes with the key set. Executor thread only.
   struct KeyMemo {
     Json prompt;
-    std::unordered_map<std::string, KeyInput> inputs;
-    std::unordered_map<std::string, std::string> keys;
+    std::shared_ptr<const std::unordered_map<std::string, int>> index;
+    std::shared_ptr<const NodeRuntime::ObjectList> objects;
+    std::vector<KeyInput> inputs;
+    std::shared_ptr<const std::vector<std::string>> keys;
+    std::unordered_set<std::string> keyset;
+    uint64_t version = 0;
   };
+  uint64_t key_versions_ = 0;
   std::optional<KeyMemo> key_memo_;
   std::atomic<bool> interrupt_{false};
   std::atomic<bool> stop_{false};

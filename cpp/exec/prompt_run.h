@@ -3,6 +3,8 @@
 // registry and the message helpers of spec §3.3. Owned by the executor thread; progress may also
 // be reported from other threads (progress_mu).
 #pragma once
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -12,6 +14,7 @@
 
 #include "common/json.h"
 #include "common/util.h"
+#include "exec/cache.h"
 #include "exec/runtime.h"
 #include "queue/prompt_queue.h"
 #include "ws/hub.h"
@@ -19,25 +22,43 @@
 namespace comfy {
 
 struct PromptRun {
+  PromptRun(ws::Hub& h, QueueItem& i) : hub(h), item(i) {}
   ws::Hub& hub;
   QueueItem& item;
   std::optional<std::string> client;
   Json messages = Json::array();
 
-  // Node lookup: ordered_json objects search linearly, so both the queued nodes and the
-  // ephemeral ones (from expansions) are indexed by id. Pointers into item.prompt stay valid:
-  // nodes are only modified in place, never added or removed.
-  std::unordered_map<std::string, Json*> index;
-  std::unordered_map<std::string, Json> dyn;
-  std::vector<std::string> dyn_order;
-  std::unordered_map<std::string, std::string> parent, display;
+  // Nodes by dense index: the queued ones in prompt order, then the ones expansions added, in
+  // the order they were added. Everything per node lives in vectors; only ids from messages,
+  // links and node code are looked up by string. The queued nodes' id index and keys are shared
+  // with the executor's memo (a re-queued equal prompt reuses them, see Executor::KeyMemo);
+  // expansions' nodes have their own. Appended to on the executor thread under progress_mu
+  // (progress may be reported from other threads).
+  struct Node {
+    std::string id;
+    const Json* json;    // the node: {"class_type", "inputs", ...}; queued ones point into item.prompt
+    const Json* inputs;  // its "inputs" object, or an empty object
+    std::shared_ptr<const NodeDef> def;  // null: a class the runtime does not know
+    int progress = -1;                   // its entry in `progress`, -1 before it has one
+  };
+  using Index = std::unordered_map<std::string, int>;
+  using Keys = std::vector<std::string>;
+  std::vector<Node> nodes;
+  size_t queued = 0;
+  std::shared_ptr<const Index> queued_index;
+  std::shared_ptr<const Keys> queued_keys;  // cache key per queued node
+  std::shared_ptr<const NodeRuntime::ObjectList> objects;  // (id, class) of the queued nodes
+  Index added_index;
+  Keys added_keys;                          // "" until computed
+  std::deque<Json> dyn;  // storage of the nodes expansions added (stable addresses)
+  // Cache entries of the queued nodes found when the prompt started, null for misses. They stay
+  // valid for the whole run: the cache erases entries only between prompts.
+  std::vector<const CacheEntry*> hits;
+  std::unordered_map<std::string, std::string> parent, display;  // of nodes expansions added
   std::unordered_set<std::string> pending_expansion;      // re-entered to resolve their results
   std::unordered_map<std::string, std::vector<std::pair<std::string, int>>> expansion_links;
   std::unordered_map<std::string, Json> expansion_ui;     // UI an expanding node produced
   std::unordered_set<std::string> pending_async;           // async nodes whose tasks still run
-
-  std::unordered_map<std::string, std::shared_ptr<const NodeDef>> defs;
-  std::unordered_map<std::string, std::string> keys;
   std::vector<std::string> executed;
 
   struct Progress {
@@ -47,27 +68,64 @@ struct PromptRun {
   };
   std::recursive_mutex progress_mu;
   std::vector<Progress> progress;  // first-touch order, like ComfyUI's registry dict
-  std::unordered_map<std::string, size_t> progress_index;
+  std::unordered_map<std::string, size_t> progress_index;  // ids that are not nodes of the run
 
   const std::string& pid() const { return item.prompt_id; }
-  void build_index() {
-    for (auto it = item.prompt.begin(); it != item.prompt.end(); ++it) index[it.key()] = &it.value();
+  int add_node(const std::string& id, const Json& n) {
+    static const Json no_inputs = Json::object();
+    static const std::string kInputs = "inputs";
+    auto in = n.is_object() ? n.find(kInputs) : n.end();
+    int i = static_cast<int>(nodes.size());
+    nodes.push_back(Node{id, &n, in != n.end() && in->is_object() ? &*in : &no_inputs, nullptr});
+    return i;
   }
-  void add_ephemeral(const std::string& id, Json node) {
-    dyn_order.push_back(id);
-    index[id] = &(dyn[id] = std::move(node));
+  // The queued nodes, and their id index: `reuse` (the memo's, for an equal prompt) or a new one.
+  void add_queued(std::shared_ptr<const Index> reuse) {
+    nodes.reserve(item.prompt.size());
+    for (auto it = item.prompt.begin(); it != item.prompt.end(); ++it) add_node(it.key(), it.value());
+    queued = nodes.size();
+    if (!reuse) {
+      auto index = std::make_shared<Index>();
+      index->reserve(queued);
+      for (size_t i = 0; i < queued; ++i) index->emplace(nodes[i].id, static_cast<int>(i));
+      reuse = std::move(index);
+    }
+    queued_index = std::move(reuse);
+    progress.reserve(queued);
   }
-  bool has(const std::string& id) const { return index.count(id) > 0; }
-  const Json& node(const std::string& id) const {
-    static const Json empty = Json::object();
-    auto it = index.find(id);
-    return it == index.end() ? empty : *it->second;
+  std::shared_ptr<const NodeRuntime::ObjectList> object_list() const {
+    auto list = std::make_shared<NodeRuntime::ObjectList>();
+    list->reserve(queued);
+    for (size_t i = 0; i < queued; ++i) list->emplace_back(nodes[i].id, class_of(static_cast<int>(i)));
+    return list;
   }
-
-  const Json& inputs(const std::string& id) const {
-    static const Json empty = Json::object();
-    const Json& n = node(id);
-    return n.contains("inputs") && n["inputs"].is_object() ? n["inputs"] : empty;
+  int add_ephemeral(const std::string& id, Json node) {
+    std::lock_guard lk(progress_mu);
+    int n = add_node(id, dyn.emplace_back(std::move(node)));
+    added_index.emplace(id, n);
+    added_keys.emplace_back();
+    return n;
+  }
+  int find(const std::string& id) const {
+    if (auto it = queued_index->find(id); it != queued_index->end()) return it->second;
+    if (added_index.empty()) return -1;
+    auto it = added_index.find(id);
+    return it == added_index.end() ? -1 : it->second;
+  }
+  bool has(const std::string& id) const { return find(id) >= 0; }
+  const std::string& id(int n) const { return nodes[static_cast<size_t>(n)].id; }
+  const Json& node(int n) const { return *nodes[static_cast<size_t>(n)].json; }
+  const Json& inputs(int n) const { return *nodes[static_cast<size_t>(n)].inputs; }
+  const std::shared_ptr<const NodeDef>& def(int n) const { return nodes[static_cast<size_t>(n)].def; }
+  const std::string& key(int n) const {
+    size_t i = static_cast<size_t>(n);
+    return i < queued ? (*queued_keys)[i] : added_keys[i - queued];
+  }
+  const std::string& class_of(int n) const {
+    static const std::string none, kClassType = "class_type";
+    const Json& j = node(n);
+    auto ct = j.is_object() ? j.find(kClassType) : j.end();
+    return ct != j.end() && ct->is_string() ? ct->get_ref<const std::string&>() : none;
   }
   // Follows display ids to the end, as DynamicPrompt.get_display_node_id does (a node of a nested
   // expansion shows as the outermost expanding node unless an override says otherwise).
@@ -83,16 +141,17 @@ struct PromptRun {
     for (auto it = parent.find(id); it != parent.end(); it = parent.find(id)) id = it->second;
     return id;
   }
-  // A link [id, slot] to a node of this run.
-  bool link_source(const Json& v, std::string& src, int& slot) const {
-    if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number()) return false;
-    src = v[0].get<std::string>();
-    slot = v[1].get<int>();
-    return has(src);
+  // A link [id, slot] to a node of this run: the node, or -1.
+  int link(const Json& v, int& slot) const {
+    if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number()) return -1;
+    int n = find(v[0].get_ref<const std::string&>());
+    if (n >= 0) slot = v[1].get<int>();
+    return n;
   }
 
   void add_message(const std::string& event, Json data, bool broadcast) {
-    data["timestamp"] = now_ms();
+    if (auto ts = data.find("timestamp"); ts != data.end()) *ts = now_ms();
+    else json_append(data, "timestamp", now_ms());
     if (client || broadcast) hub.send_json(event, data, client);
     Json msg = Json::array();  // moved in: an initializer list would copy `data`
     auto& m = msg.get_ref<Json::array_t&>();
@@ -122,14 +181,25 @@ struct PromptRun {
                                     {"parent_node_id", parent_of(p.id)}, {"real_node_id", real_of(p.id)}});
     hub.send_json("progress_state", Json{{"prompt_id", pid()}, {"nodes", std::move(nodes)}}, client);
   }
+  // A node's registry entry, by index or by id (ids that are not nodes of the run get one too).
+  Progress& entry(int n) {
+    int& p = nodes[static_cast<size_t>(n)].progress;
+    if (p < 0) {
+      p = static_cast<int>(progress.size());
+      progress.push_back(Progress{id(n), 0, 1, "pending"});
+    }
+    return progress[static_cast<size_t>(p)];
+  }
   Progress& entry(const std::string& id) {
+    if (int n = find(id); n >= 0) return entry(n);
     auto [it, fresh] = progress_index.try_emplace(id, progress.size());
     if (fresh) progress.push_back(Progress{id, 0, 1, "pending"});
     return progress[it->second];
   }
-  void start_progress(const std::string& id) {
+  template <class K>
+  void start_progress(const K& n) {
     std::lock_guard lk(progress_mu);
-    auto& e = entry(id);
+    auto& e = entry(n);
     e.value = 0.0;
     e.max = 1.0;
     e.state = "running";
@@ -143,9 +213,10 @@ struct PromptRun {
     e.max = max;
     send_progress_state();
   }
-  void finish_progress(const std::string& id) {
+  template <class K>
+  void finish_progress(const K& n) {
     std::lock_guard lk(progress_mu);
-    auto& e = entry(id);
+    auto& e = entry(n);
     e.state = "finished";
     e.value = e.max;
     send_progress_state();

@@ -45,7 +45,7 @@ struct NodeResult {
   std::vector<std::string> block_messages;  // ExecutionBlocker messages met while mapping calls
   // Expansion (spec §6.6): the node returned new nodes; its outputs come after they ran.
   bool expand = false;
-  Json new_nodes = Json::object();                         // id -> {class_type, inputs, override_display_id?}
+  Json new_nodes;                                          // id -> {class_type, inputs, override_display_id?}
   std::vector<std::pair<std::string, int>> expand_links;  // links in the results, resolved on re-entry
 };
 
@@ -74,7 +74,9 @@ class NodeRuntime : public NodeDefSource {
   virtual NodeResult resolve_expansion(const NodeCall& call,
                                        const std::unordered_map<std::string, std::shared_ptr<OutputHandle>>& sources) = 0;
   // Node instances persist per (node id, class) while they stay in the prompt; drop the rest.
-  virtual void retain_objects(const std::vector<std::pair<std::string, std::string>>& keep) = 0;
+  // A re-queued equal prompt passes the same list again (the same pointer).
+  using ObjectList = std::vector<std::pair<std::string, std::string>>;
+  virtual void retain_objects(const std::shared_ptr<const ObjectList>& keep) = 0;
   virtual void clear_objects() = 0;
   // Called on the executor thread when it starts and before it ends (a Python runtime keeps one
   // thread state for the thread's life: creating one per GIL acquisition costs tens of µs).

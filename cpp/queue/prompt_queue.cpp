@@ -63,8 +63,8 @@ void PromptQueue::put(QueueItem item) {
   notify();
 }
 
-std::optional<std::pair<QueueItem, int64_t>> PromptQueue::get(std::chrono::milliseconds timeout) {
-  std::optional<std::pair<QueueItem, int64_t>> out;
+std::optional<std::pair<std::shared_ptr<QueueItem>, int64_t>> PromptQueue::get(std::chrono::milliseconds timeout) {
+  std::optional<std::pair<std::shared_ptr<QueueItem>, int64_t>> out;
   {
     std::unique_lock lk(mu_);
     cv_.wait_for(lk, timeout, [this] { return stopped_ || !pending_.empty() || !flags_.empty(); });
@@ -74,7 +74,7 @@ std::optional<std::pair<QueueItem, int64_t>> PromptQueue::get(std::chrono::milli
   {
     std::lock_guard lk(mu_);
     if (stopped_ || pending_.empty()) return std::nullopt;
-    QueueItem item = std::move(pending_.front());
+    auto item = std::make_shared<QueueItem>(std::move(pending_.front()));
     pending_.erase(pending_.begin());
     int64_t id = task_counter_++;
     running_[id] = item;
@@ -90,7 +90,13 @@ void PromptQueue::task_done(int64_t task_id, Json outputs, Json meta, HistorySta
     std::lock_guard lk(mu_);
     auto it = running_.find(task_id);
     if (it == running_.end()) return;
-    QueueItem item = std::move(it->second);
+    // The executor still holds the item: its id stays, the rest moves into the history.
+    QueueItem item;
+    item.number = std::move(it->second->number);
+    item.prompt_id = it->second->prompt_id;
+    item.prompt = std::move(it->second->prompt);
+    item.extra_data = std::move(it->second->extra_data);
+    item.outputs = std::move(it->second->outputs);
     running_.erase(it);
     if (history_.size() > max_history_) {
       history_index_.erase(history_.front().first);
@@ -130,7 +136,7 @@ Json PromptQueue::queue_json() const {
   std::vector<int64_t> ids;
   for (const auto& [id, _] : running_) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
-  for (auto id : ids) running.push_back(running_.at(id).to_json());
+  for (auto id : ids) running.push_back(running_.at(id)->to_json());
   for (const auto& it : pending_) pending.push_back(it.to_json());
   return {{"queue_running", running}, {"queue_pending", pending}};
 }
@@ -167,7 +173,7 @@ void PromptQueue::wipe() {
 std::optional<QueueItem> PromptQueue::running_item() const {
   std::lock_guard lk(mu_);
   if (running_.empty()) return std::nullopt;
-  return running_.begin()->second;
+  return *running_.begin()->second;
 }
 
 // Calls fn(id, entry) for the entries ComfyUI's get_history(max_items, offset) returns. Under mu_.

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,8 +45,10 @@ class PromptQueue {
   int64_t take_number();  // server.number: returns the counter and increments it
   int64_t peek_number() const;
   void put(QueueItem item);
-  // Waits for an item; nullopt after the timeout, a flag or stop(). The item moves to running.
-  std::optional<std::pair<QueueItem, int64_t>> get(std::chrono::milliseconds timeout);
+  // Waits for an item; nullopt after the timeout, a flag or stop(). The item moves to running,
+  // shared with the caller (the executor reads it without copying; nothing writes it until
+  // task_done moves its prompt into the history).
+  std::optional<std::pair<std::shared_ptr<QueueItem>, int64_t>> get(std::chrono::milliseconds timeout);
   void task_done(int64_t task_id, Json outputs, Json meta, HistoryStatus status);
 
   Json queue_json() const;
@@ -75,7 +78,7 @@ class PromptQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<QueueItem> pending_;  // kept sorted by (number, prompt_id)
-  std::unordered_map<int64_t, QueueItem> running_;
+  std::unordered_map<int64_t, std::shared_ptr<QueueItem>> running_;
   int64_t task_counter_ = 0;
   int64_t number_ = 0;
   std::list<std::pair<std::string, Json>> history_;

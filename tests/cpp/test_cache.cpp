@@ -73,3 +73,69 @@ TEST(OutputCache, ClassicLruAndNone) {
   none.begin_prompt({"a"});
   EXPECT_EQ(none.get("a"), nullptr);
 }
+
+TEST(OutputCache, NamedKeySetSkipsTheTrimOnlyWhileNothingWasStored) {
+  OutputCache c(CacheMode::Classic, 0);
+  std::unordered_set<std::string> keys{"a"};
+  c.begin_prompt(keys, 7);
+  c.set("a", {});
+  c.set("x", {});  // e.g. a node an expansion added: not in the prompt's key set
+  c.begin_prompt(keys, 7);  // same named set, but something was stored since: trimmed
+  EXPECT_NE(c.get("a"), nullptr);
+  EXPECT_EQ(c.get("x"), nullptr);
+  c.begin_prompt(keys, 7);  // nothing stored since: nothing to trim, nothing lost
+  EXPECT_NE(c.get("a"), nullptr);
+  c.begin_prompt({"b"}, 8);  // another set
+  EXPECT_EQ(c.get("a"), nullptr);
+}
+
+namespace {
+// A graph that grows, like a run whose expansion adds nodes linking to earlier ones.
+struct GrowingGraph : KeyGraph {
+  std::vector<std::string> ids;
+  std::vector<Json> nodes;
+  std::vector<KeyInput> infos;
+  std::vector<std::string> keys;
+  void add(const std::string& id, const std::string& cls, Json inputs) {
+    ids.push_back(id);
+    nodes.push_back(std::move(inputs));
+    infos.push_back(KeyInput{cls, false, false});
+    keys.emplace_back();
+  }
+  size_t size() const override { return ids.size(); }
+  const std::string& id(int n) const override { return ids[static_cast<size_t>(n)]; }
+  const Json& inputs(int n) const override { return nodes[static_cast<size_t>(n)]; }
+  const KeyInput* info(int n) const override { return &infos[static_cast<size_t>(n)]; }
+  int link(const Json& v, int64_t& slot) const override {
+    if (!v.is_array() || v.size() != 2 || !v[0].is_string()) return -1;
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] == v[0].get<std::string>()) {
+        slot = v[1].get<int64_t>();
+        return static_cast<int>(i);
+      }
+    return -1;
+  }
+  const std::string& key(int n) const override { return keys[static_cast<size_t>(n)]; }
+  void set_key(int n, std::string k) override { keys[static_cast<size_t>(n)] = std::move(k); }
+};
+}  // namespace
+
+TEST(CacheKeys, AddedNodesLinkToEarlierKeys) {
+  Json p = Json::parse(R"({"1": {"class_type": "A", "inputs": {"v": 1}}, "2": {"class_type": "B", "inputs": {"x": ["1", 0]}}})");
+  auto one_pass = compute_cache_keys(p, infos(p));
+  GrowingGraph g;
+  g.add("1", "A", p["1"]["inputs"]);
+  compute_cache_keys_for({0}, g);
+  std::string first = g.keys[0];
+  g.add("2", "B", p["2"]["inputs"]);  // added later, linking to node 0
+  compute_cache_keys_for({1}, g);
+  EXPECT_EQ(g.keys[0], first);  // earlier keys are kept, not recomputed
+  EXPECT_EQ(g.keys[0], one_pass["1"]);
+  EXPECT_EQ(g.keys[1], one_pass["2"]);
+  g.add("3", "B", Json::parse(R"({"x": ["9", 0]})"));  // a link to no node: a constant
+  g.add("4", "B", Json::parse(R"({"x": ["3", 0]})"));
+  compute_cache_keys_for({3}, g);  // ancestors without keys are keyed too
+  EXPECT_EQ(g.keys[2].size(), 64u);
+  EXPECT_EQ(g.keys[3].size(), 64u);
+  EXPECT_NE(g.keys[3], g.keys[1]);
+}

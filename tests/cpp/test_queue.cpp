@@ -24,7 +24,7 @@ TEST(PromptQueue, OrdersByNumberThenIdAndFrontRunsFirst) {
   EXPECT_EQ(pending[2][1], "a");
   auto got = q.get(std::chrono::milliseconds(10));
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->first.prompt_id, "front");
+  EXPECT_EQ(got->first->prompt_id, "front");
   EXPECT_EQ(q.remaining(), 4u);
   EXPECT_EQ(q.queue_json()["queue_running"][0][1], "front");
   EXPECT_TRUE(q.delete_pending("a"));
