@@ -134,7 +134,7 @@ def cached_rows(port):
     for shape, make, n in (("chain", chain, 100), ("wide", wide, 1000), ("chain", chain, 1000)):
         prompt = make(n, 7)
         run_prompt(port, prompt)  # cold: fills the cache
-        per = max(1, 3000 // n)  # ms timestamps: average small prompts over several runs
+        per = max(30, 3000 // n)  # ms timestamps: average over enough runs to resolve fractions of a ms
         ours = [statistics.mean(run_prompt(port, prompt) for _ in range(per)) for _ in range(max(3, RUNS))]
         base = [None]
         if not (shape == "chain" and n >= 1000) or os.environ.get("BENCH_SLOW"):

@@ -111,6 +111,7 @@ void accept_prompt(App& app, Json body, Responder resp) {
     Json& prompt = (*shared_body)["prompt"];
     ValidationResult v;
     try {
+      a->runtime->reset_defs();
       v = validate_prompt(prompt, partial, *a->runtime, a->hooks);
     } catch (const std::exception& e) {
       return resp.send(Response::error_envelope(400, "exception_during_validation", "Exception when validating node", e.what()));

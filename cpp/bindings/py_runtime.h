@@ -1,7 +1,8 @@
 // NodeRuntime and ValidationHooks for Python node classes (V1), backed by the helper module
 // comfy._runtime. Every entry point takes the GIL itself, so it may be called from the executor
-// thread or from the Python thread. Node definitions are described once per validation or prompt
-// (describe_all_fresh), so INPUT_TYPES that list folders (LoadImage) are always current.
+// thread or from the Python thread. Node definitions are described once per validation and once
+// per prompt (reset_defs), so INPUT_TYPES that list folders (LoadImage) or read a pack's state are
+// always current.
 #pragma once
 #include <pybind11/pybind11.h>
 
@@ -21,7 +22,7 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   explicit PythonRuntime(pyb::object helpers);
   ~PythonRuntime() override;
 
-  void reset_defs();  // forget described classes (next get() asks INPUT_TYPES again)
+  void reset_defs() override;  // forget described classes (next get() asks INPUT_TYPES again)
   std::shared_ptr<const NodeDef> get(const std::string& class_type) override;
 
   void begin_prompt(const QueueItem& item) override;

@@ -64,6 +64,9 @@ class NodeDefSource {
   virtual ~NodeDefSource() = default;
   // nullptr for unknown classes. May throw PyError when INPUT_TYPES() raises.
   virtual std::shared_ptr<const NodeDef> get(const std::string& class_type) = 0;
+  // Sources that keep definitions forget them: called before each validation and each prompt,
+  // which see INPUT_TYPES as it answers then (ComfyUI calls it every time).
+  virtual void reset_defs() {}
 };
 
 }  // namespace comfy

@@ -434,3 +434,50 @@ def test_generated_prompt_id_is_uuid4(server):
     u = uuid.UUID(pid)
     assert str(u) == pid and u.version == 4
     wait_history(server, pid)
+
+
+# ----------------------------------------------------------------------------
+# Every validation sees INPUT_TYPES as it answers then (ComfyUI calls it each time); definitions
+# described for an earlier validation or prompt are not reused.
+# ----------------------------------------------------------------------------
+def _checkpoint_prompt(name):
+    return {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": name}},
+            "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}
+
+
+def test_model_file_removed_outside_the_server_is_rejected_at_once(server):
+    folder = server.base / "models" / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = unique_str("kept") + ".safetensors"
+    (folder / name).write_bytes(b"not a model")
+    for _ in range(2):  # valid; run (the model loader then fails: no model library here)
+        r = post_prompt(server, _checkpoint_prompt(name))
+        assert r.status_code == 200, r.text
+        wait_history(server, r.json()["prompt_id"])
+    (folder / name).unlink()  # not through the server
+    body = _bad(server, _checkpoint_prompt(name))
+    errors = body["node_errors"]["1"]["errors"]
+    assert [e["type"] for e in errors] == ["value_not_in_list"]
+    assert errors[0]["extra_info"]["received_value"] == name
+
+
+def test_options_from_pack_state_are_current_at_each_validation(server):
+    def choose(value):
+        return post_prompt(server, {"1": {"class_type": "TestStateCombo", "inputs": {"choice": value}}})
+
+    assert server.post("/test_pack/choices", json=["a"]).json() == ["a"]
+    for _ in range(2):
+        r = choose("a")
+        assert r.status_code == 200, r.text
+        wait_history(server, r.json()["prompt_id"])
+    # The pack's state changes where no folder shows it.
+    assert server.post("/test_pack/choices", json=["a", "b"]).json() == ["a", "b"]
+    r = choose("b")
+    assert r.status_code == 200, r.text
+    history = wait_history(server, r.json()["prompt_id"])
+    assert history["outputs"]["1"]["text"] == ["b"]
+    assert server.post("/test_pack/choices", json=["a"]).json() == ["a"]
+    body = _bad(server, {"1": {"class_type": "TestStateCombo", "inputs": {"choice": "b"}}})
+    err = body["node_errors"]["1"]["errors"][0]
+    assert err["type"] == "value_not_in_list"
+    assert err["details"] == "choice: 'b' not in ['a']"

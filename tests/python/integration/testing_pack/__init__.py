@@ -162,6 +162,25 @@ class TestNaNCounter(TestCounter):
         return float("NaN")
 
 
+_STATE_CHOICES = ["a"]  # TestStateCombo's options, set through POST /test_pack/choices
+
+
+class TestStateCombo:
+    """Combo whose options come from pack state, not from a folder (the server cannot see them change)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"choice": (list(_STATE_CHOICES),)}}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, choice):
+        return {"ui": {"text": [choice]}, "result": (choice,)}
+
+
 class TestCombo:
     """Combo input with options a/b/c."""
 
@@ -235,6 +254,7 @@ NODE_CLASS_MAPPINGS = {
     "TestCombo": TestCombo,
     "TestBool": TestBool,
     "TestProgress": TestProgress,
+    "TestStateCombo": TestStateCombo,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -289,6 +309,12 @@ async def _stream(request):
 @_routes.get("/test_pack/redirect")
 async def _redirect(request):
     raise web.HTTPFound("/test_pack/hello")
+
+
+@_routes.post("/test_pack/choices")
+async def _set_choices(request):
+    _STATE_CHOICES[:] = await request.json()
+    return web.json_response(_STATE_CHOICES)
 
 
 @_routes.get("/test_pack/boom")
