@@ -412,24 +412,46 @@ void on_ws_bytes(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer,
   }
 }
 
-// Streams proxied bytes to the client and closes the connection after the last one: the last
-// chunk is held back so the close is sequenced after every earlier write. One thread only.
+// Streams proxied bytes to the client as they arrive and, after finish(), closes the connection
+// once every write is out (Pistache completes the writes of a peer in order, so the last one to
+// complete is the last one queued). Pushes come from one thread; completions from the reactor.
 class StreamToClient {
  public:
-  explicit StreamToClient(std::weak_ptr<Pistache::Tcp::Peer> p) : peer_(std::move(p)) {}
+  explicit StreamToClient(std::weak_ptr<Pistache::Tcp::Peer> p) : peer_(std::move(p)), state_(std::make_shared<State>()) {}
   void push(std::string bytes) {
-    if (held_) write_bytes(peer_, std::move(*held_), false);
-    held_ = std::move(bytes);
+    {
+      std::lock_guard lk(state_->mu);
+      ++state_->in_flight;
+    }
+    write_bytes(peer_, std::move(bytes), false, [st = state_, wp = peer_] {
+      bool close;
+      {
+        std::lock_guard lk(st->mu);
+        close = --st->in_flight == 0 && st->finished;
+      }
+      if (close)
+        if (auto p = wp.lock()) shutdown_after(p);
+    });
   }
   void finish() {
-    if (held_) write_bytes(peer_, std::move(*held_), true);
-    else if (auto p = peer_.lock()) shutdown_after(p);
-    held_.reset();
+    bool close;
+    {
+      std::lock_guard lk(state_->mu);
+      state_->finished = true;
+      close = state_->in_flight == 0;
+    }
+    if (close)
+      if (auto p = peer_.lock()) shutdown_after(p);
   }
 
  private:
+  struct State {
+    std::mutex mu;
+    int in_flight = 0;
+    bool finished = false;
+  };
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
-  std::optional<std::string> held_;
+  std::shared_ptr<State> state_;
 };
 
 // Relays a response of the Python app; the first push holds its whole head (UnixProxy::forward).
