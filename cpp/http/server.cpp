@@ -17,6 +17,7 @@
 
 #include "common/util.h"
 #include "http/proxy.h"
+#include "http/response_framing.h"
 #include "ws/frame.h"
 
 namespace comfy::http {
@@ -411,109 +412,115 @@ void on_ws_bytes(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& peer,
   }
 }
 
-// Streams proxied bytes to the client and closes the connection after the last one: the last
-// chunk is held back so the close is sequenced after every earlier write. One thread only.
+// Streams proxied bytes to the client as they arrive and, after finish(), closes the connection
+// once every write is out (Pistache completes the writes of a peer in order, so the last one to
+// complete is the last one queued). Pushes come from one thread; completions from the reactor.
 class StreamToClient {
  public:
-  explicit StreamToClient(std::weak_ptr<Pistache::Tcp::Peer> p) : peer_(std::move(p)) {}
+  explicit StreamToClient(std::weak_ptr<Pistache::Tcp::Peer> p) : peer_(std::move(p)), state_(std::make_shared<State>()) {}
   void push(std::string bytes) {
-    if (held_) write_bytes(peer_, std::move(*held_), false);
-    held_ = std::move(bytes);
+    {
+      std::lock_guard lk(state_->mu);
+      ++state_->in_flight;
+    }
+    write_bytes(peer_, std::move(bytes), false, [st = state_, wp = peer_] {
+      bool close;
+      {
+        std::lock_guard lk(st->mu);
+        close = --st->in_flight == 0 && st->finished;
+      }
+      if (close)
+        if (auto p = wp.lock()) shutdown_after(p);
+    });
   }
   void finish() {
-    if (held_) write_bytes(peer_, std::move(*held_), true);
-    else if (auto p = peer_.lock()) shutdown_after(p);
-    held_.reset();
+    bool close;
+    {
+      std::lock_guard lk(state_->mu);
+      state_->finished = true;
+      close = state_->in_flight == 0;
+    }
+    if (close)
+      if (auto p = peer_.lock()) shutdown_after(p);
   }
 
  private:
+  struct State {
+    std::mutex mu;
+    int in_flight = 0;
+    bool finished = false;
+  };
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
-  std::optional<std::string> held_;
+  std::shared_ptr<State> state_;
 };
 
-// Relays a response of the Python app (requested with Connection: close). When the client wants
-// keep-alive and the response carries a Content-Length, its Connection header is dropped and the
-// connection resumes with the next request once the body is through; otherwise the response is
-// close-delimited (chunked streams, unknown length) and the connection closes after it.
+// Relays a response of the Python app; the first push holds its whole head (UnixProxy::forward).
+// When the client wants keep-alive and the head tells the body's length (a Content-Length, or no
+// body: HEAD, 204, 304), the upstream's Connection headers are dropped and the connection resumes
+// with the next request once the body is through and the upstream exchange has ended (so the
+// next request finds the upstream connection back in the pool). Otherwise (chunked streams,
+// unknown length, interim 1xx heads) the response goes out with Connection: close and the
+// connection closes after it.
 class ProxyRelay {
  public:
-  ProxyRelay(std::weak_ptr<Pistache::Tcp::Peer> p, bool keep_alive, bool head, std::function<void()> resume)
-      : peer_(p), keep_alive_(keep_alive), head_(head), resume_(std::move(resume)), closer_(p) {}
+  ProxyRelay(std::weak_ptr<Pistache::Tcp::Peer> p, bool keep_alive, bool head, int version_minor,
+             std::function<void()> resume)
+      : peer_(p), keep_alive_(keep_alive), head_(head), version_minor_(version_minor), resume_(std::move(resume)),
+        closer_(p) {}
 
   void push(std::string bytes) {
-    if (done_) return;
-    if (!head_done_) {
-      head_buf_ += bytes;
-      auto e = head_buf_.find("\r\n\r\n");
-      if (e == std::string::npos) {
-        if (head_buf_.size() > 65536) take_head(std::move(head_buf_), false);
-        return;
-      }
-      std::string head = head_buf_.substr(0, e + 4);
-      bytes = head_buf_.substr(e + 4);
-      head_buf_.clear();
-      if (!take_head(std::move(head), true)) return closer_.push(std::move(bytes));
-    } else if (!length_mode_) {
-      return closer_.push(std::move(bytes));
-    }
-    size_t take = std::min<uint64_t>(bytes.size(), remaining_);
-    bytes.resize(take);  // bytes past the declared length are dropped, the rest moves on uncopied
-    if (take) write_bytes(peer_, std::move(bytes), false);
-    remaining_ -= take;
-    if (remaining_ == 0) {
-      done_ = true;
-      resume_();
-    }
+    if (!head_done_) return take_head(std::move(bytes));
+    if (!length_mode_) return closer_.push(std::move(bytes));
+    send_body(std::move(bytes), false);
   }
 
+  // The upstream exchange ended (the response complete, or cut short).
   void finish() {
     if (length_mode_) {
-      if (!done_)  // the app closed before the announced length: the client cannot reuse this
-        if (auto p = peer_.lock()) shutdown_after(p);
+      if (remaining_ == 0) resume_();
+      else if (auto p = peer_.lock()) shutdown_after(p);  // the app stopped short: the client cannot reuse this
       return;
     }
-    if (!head_done_ && !head_buf_.empty()) closer_.push(std::move(head_buf_));
     closer_.finish();
   }
 
  private:
-  // Chooses the mode from the response head and sends it; false for close mode.
-  bool take_head(std::string head, bool complete) {
+  void take_head(std::string bytes) {
     head_done_ = true;
-    std::optional<uint64_t> length;
-    bool chunked = false;
-    int status = head.size() > 12 ? std::atoi(head.c_str() + 9) : 0;
-    std::string kept;
-    size_t pos = head.find("\r\n") + 2;
-    kept = head.substr(0, pos);
-    while (complete && pos < head.size()) {
-      size_t e = head.find("\r\n", pos);
-      std::string line = head.substr(pos, e - pos);
-      pos = e + 2;
-      auto colon = line.find(':');
-      std::string name = to_lower(line.substr(0, colon == std::string::npos ? 0 : colon));
-      std::string value = colon == std::string::npos ? "" : trim(line.substr(colon + 1));
-      if (name == "content-length") length = std::strtoull(value.c_str(), nullptr, 10);
-      if (name == "transfer-encoding") chunked = true;
-      if (name == "connection" || name == "keep-alive") continue;
-      kept += line + "\r\n";
-    }
-    if (!complete || !keep_alive_ || !length || chunked || status < 200) {
-      closer_.push(std::move(head));
-      return false;
+    ResponseFraming framing(head_);
+    framing.feed(bytes.data(), bytes.size());
+    bool sized = framing.body() == ResponseFraming::Body::None || framing.body() == ResponseFraming::Body::Length;
+    if (!framing.head_complete() || !keep_alive_ || !sized || framing.final_head_start() != 0) {
+      if (framing.head_complete())
+        bytes = bytes.substr(0, framing.final_head_start()) +
+                with_connection_header(std::string_view(bytes).substr(framing.final_head_start()), "close");
+      return closer_.push(std::move(bytes));
     }
     length_mode_ = true;
-    remaining_ = head_ ? 0 : *length;
-    write_bytes(peer_, kept, false);
-    return true;
+    remaining_ = framing.body() == ResponseFraming::Body::Length ? *framing.content_length() : 0;
+    std::string out = with_connection_header(std::string_view(bytes).substr(0, framing.head_end()),
+                                             version_minor_ == 0 ? "keep-alive" : "");
+    bytes.erase(0, framing.head_end());
+    send_body(std::move(bytes), true, std::move(out));
+  }
+
+  void send_body(std::string bytes, bool with_head, std::string head = {}) {
+    size_t take = std::min<uint64_t>(bytes.size(), remaining_);
+    bytes.resize(take);  // bytes past the declared length are dropped
+    remaining_ -= take;
+    if (with_head) {
+      head += bytes;
+      return write_bytes(peer_, std::move(head), false);
+    }
+    if (take) write_bytes(peer_, std::move(bytes), false);
   }
 
   std::weak_ptr<Pistache::Tcp::Peer> peer_;
   bool keep_alive_, head_;
+  int version_minor_;
   std::function<void()> resume_;
   StreamToClient closer_;
-  std::string head_buf_;
-  bool head_done_ = false, length_mode_ = false, done_ = false;
+  bool head_done_ = false, length_mode_ = false;
   uint64_t remaining_ = 0;
 };
 
@@ -536,7 +543,7 @@ void proxy_request(const std::shared_ptr<Server::Shared>& sh, const PeerPtr& pee
     touch_clock(peer, true);
     return;
   }
-  auto relay = std::make_shared<ProxyRelay>(peer, req.keep_alive, req.method == "HEAD", impl->after);
+  auto relay = std::make_shared<ProxyRelay>(peer, req.keep_alive, req.method == "HEAD", req.version_minor, impl->after);
   sh->proxy->forward(req, [relay](std::string b) { relay->push(std::move(b)); }, [relay, wp](bool ok) {
     if (!ok) write_bytes(wp, serialize(Response::text("502: Bad Gateway", 502), false, 1), true);
     else relay->finish();

@@ -145,3 +145,115 @@ def test_bridge_keeps_the_client_connection_alive_for_sized_responses(server):
     conn.request("GET", "/test_pack/stream")
     r = conn.getresponse()
     assert r.read() == b"chunk0;chunk1;chunk2;"
+
+
+# --- the bridge keeps its upstream connections to the pack app alive and reuses them -------------
+
+def _client(server):
+    import http.client
+    return http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+
+
+def _get(conn, method, path, body=None, headers=None):
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    return r, r.read()
+
+
+def test_bridge_reuses_one_upstream_connection_for_sequential_requests(server):
+    conn = _client(server)
+    serials = set()
+    for i in range(30):
+        r, body = _get(conn, "GET", f"/test_pack/conn?i={i}")
+        assert r.status == 200
+        serials.add(int(r.getheader("X-Conn")))
+    assert len(serials) == 1  # one aiohttp connection served all thirty
+    # Whatever the client's own connections do: new client connections, Connection: close.
+    for _ in range(5):
+        r = requests.get(server.url("/test_pack/conn"), headers={"Connection": "close"}, timeout=10)
+        assert r.json()["conn"] in serials
+    assert len(serials) == 1
+
+
+def test_chunked_stream_streams_ends_and_its_connection_is_reused(server):
+    import time
+    t0 = time.monotonic()
+    with requests.get(server.url("/test_pack/conn_stream?pause=0.6"), stream=True, timeout=10) as r:
+        assert r.headers["Transfer-Encoding"] == "chunked"
+        assert r.headers["Connection"] == "close"  # unknown length: the client connection closes after it
+        parts = r.iter_content(chunk_size=None)
+        assert next(parts) == b"first;"
+        first_at = time.monotonic() - t0
+        assert b"".join(parts) == b"second;"
+        done_at = time.monotonic() - t0
+    assert first_at < 0.45 <= done_at  # the first chunk arrived before the handler went on
+    stream_conn = int(r.headers["X-Conn"])
+    # The chunked body's end was found: the same upstream connection answers the next requests.
+    conn = _client(server)
+    for _ in range(3):
+        r, body = _get(conn, "GET", "/test_pack/conn")
+        assert r.status == 200 and int(r.getheader("X-Conn")) == stream_conn
+
+
+def test_head_and_204_keep_both_connections(server):
+    conn = _client(server)
+    r, body = _get(conn, "GET", "/test_pack/conn")
+    upstream = r.getheader("X-Conn")
+    port = conn.sock.getsockname()
+    r, body = _get(conn, "HEAD", "/test_pack/conn")
+    assert r.status == 200 and body == b"" and int(r.getheader("Content-Length")) > 0
+    assert r.getheader("X-Conn") == upstream
+    r, body = _get(conn, "DELETE", "/test_pack/nothing")
+    assert r.status == 204 and body == b"" and r.getheader("X-Conn") == upstream
+    assert r.getheader("Connection") is None
+    r, body = _get(conn, "GET", "/test_pack/conn")
+    assert r.status == 200 and r.getheader("X-Conn") == upstream
+    assert conn.sock.getsockname() == port  # the client connection stayed open through all four
+
+
+def test_a_raising_handler_answers_500_and_the_next_request_is_served(server):
+    conn = _client(server)
+    before = _get(conn, "GET", "/test_pack/conn")[0].getheader("X-Conn")
+    port = conn.sock.getsockname()
+    r, body = _get(conn, "GET", "/test_pack/boom")
+    assert r.status == 500 and body.startswith(b"500 Internal Server Error")
+    assert r.getheader("Connection") is None  # a sized answer: the client connection stays open
+    # aiohttp closes its connection after a handler error (Connection: close): the bridge does not
+    # send the next request on it.
+    r, body = _get(conn, "GET", "/test_pack/conn")
+    assert r.status == 200 and r.getheader("X-Conn") != before
+    assert conn.sock.getsockname() == port
+
+
+def _calls(server):
+    return requests.get(server.url("/test_pack/calls"), timeout=10).json()
+
+
+def test_a_handler_that_drops_the_connection(server):
+    requests.get(server.url("/test_pack/conn"), timeout=10)  # an upstream connection in the pool
+    before = _calls(server)
+    r = requests.get(server.url("/test_pack/close"), timeout=10)
+    assert r.status_code == 502
+    # A GET that got no byte of an answer on a kept-alive connection is sent once more, on a new one.
+    assert _calls(server).get("GET /test_pack/close", 0) - before.get("GET /test_pack/close", 0) == 2
+    requests.get(server.url("/test_pack/conn"), timeout=10)
+    r = requests.post(server.url("/test_pack/close"), json={}, timeout=10)
+    assert r.status_code == 502
+    # A POST the app read is never sent twice.
+    assert _calls(server).get("POST /test_pack/close", 0) - before.get("POST /test_pack/close", 0) == 1
+    assert requests.get(server.url("/test_pack/conn"), timeout=10).status_code == 200
+
+
+def test_a_dropped_kept_alive_connection_is_replaced(server):
+    import time
+    requests.get(server.url("/test_pack/conn"), timeout=10)
+    r = requests.get(server.url("/test_pack/close_once?key=k1"), timeout=10)
+    assert r.status_code == 200 and r.json()["calls"] == 2  # dropped once, answered on a new connection
+    # The app closes idle connections (its keep-alive timeout): the next request still works.
+    dropped = requests.get(server.url("/test_pack/drop_idle"), timeout=10).json()["conn"]
+    time.sleep(0.3)
+    conn = _client(server)
+    r, body = _get(conn, "GET", "/test_pack/conn")
+    assert r.status == 200 and int(r.getheader("X-Conn")) != dropped
+    r, body = _get(conn, "POST", "/test_pack/json", body=b"{}")  # (405: PUT only; any answer will do)
+    assert r.status == 405

@@ -15,8 +15,13 @@ from server import PromptServer
 GUARDED = ("/api/prompt", "/queue", "/view", "/ws", "/api/ws", "/test_pack")
 
 
+_connections = []  # the aiohttp connections requests came in on (kept: their identities never repeat)
+
+
 @web.middleware
 async def require_token(request, handler):
+    if not any(p is request.protocol for p in _connections):
+        _connections.append(request.protocol)
     # (GET /prompt stays open: the test harness polls it for readiness.)
     if request.path.startswith(GUARDED) or (request.path == "/prompt" and request.method == "POST"):
         ok = request.headers.get("Authorization") == "Bearer secret" or request.query.get("token") == "secret"
@@ -26,6 +31,11 @@ async def require_token(request, handler):
 
 
 PromptServer.instance.app.middlewares.append(require_token)
+
+
+@PromptServer.instance.routes.get("/auth_pack/connections")
+async def connections(request):
+    return web.json_response({"connections": len(_connections)})
 NODE_CLASS_MAPPINGS = {}
 '''
 
@@ -69,3 +79,21 @@ def test_websocket_needs_the_token(guarded):
         assert '"sid": "yes"' in ws.recv()
     finally:
         ws.close()
+
+
+def test_preflights_and_forwards_share_kept_alive_upstream_connections(guarded):
+    def upstream_connections():
+        return requests.get(guarded.url("/auth_pack/connections"), timeout=10).json()["connections"]
+
+    before = upstream_connections()
+    session = requests.Session()
+    auth = {"Authorization": "Bearer secret"}
+    for _ in range(10):
+        r = session.get(guarded.url("/queue"), headers=auth, timeout=10)  # preflight, then native
+        assert r.status_code == 200 and "queue_running" in r.json()
+        r = session.get(guarded.url("/test_pack/hello"), headers=auth, timeout=10)  # forwarded
+        assert r.status_code == 200
+        r = session.get(guarded.url("/api/prompt"), timeout=10)  # the middleware's own answer
+        assert r.status_code == 401 and r.json() == {"error": "unauthorized"}
+        assert r.headers["Connection"] == "close"  # the client connection closes after a rejection
+    assert upstream_connections() - before <= 1  # thirty-one requests, at most one new connection

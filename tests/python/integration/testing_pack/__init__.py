@@ -389,3 +389,79 @@ async def _send_image(request):
     PromptServer.instance.send_image(("PNG", Image.new("RGB", (4, 2), (0, 0, 255)), None), body["sid"])
     session = PromptServer.instance.client_session
     return web.json_response({"session": type(session).__name__, "closed": session.closed})
+
+
+# --- the bridge's upstream connections: which aiohttp connection served a request ----------------
+import asyncio  # noqa: E402
+
+_connections = []  # aiohttp protocol objects seen, kept alive so that their indexes never repeat
+_calls = {}        # route -> how often its handler ran
+
+
+def _connection_serial(request):
+    for i, proto in enumerate(_connections):
+        if proto is request.protocol:
+            return i
+    _connections.append(request.protocol)
+    return len(_connections) - 1
+
+
+def _count(name):
+    _calls[name] = _calls.get(name, 0) + 1
+
+
+@_routes.get("/test_pack/conn")  # (GET routes answer HEAD too)
+async def _conn(request):
+    serial = _connection_serial(request)
+    return web.json_response({"conn": serial}, headers={"X-Conn": str(serial)})
+
+
+@_routes.get("/test_pack/calls")
+async def _get_calls(request):
+    return web.json_response(_calls)
+
+
+@_routes.get("/test_pack/conn_stream")
+async def _conn_stream(request):
+    resp = web.StreamResponse(headers={"X-Conn": str(_connection_serial(request))})
+    resp.content_type = "text/plain"
+    await resp.prepare(request)
+    await resp.write(b"first;")
+    await asyncio.sleep(float(request.query.get("pause", "0")))
+    await resp.write(b"second;")
+    await resp.write_eof()
+    return resp
+
+
+@_routes.delete("/test_pack/nothing")
+async def _nothing(request):
+    return web.Response(status=204, headers={"X-Conn": str(_connection_serial(request))})
+
+
+@_routes.get("/test_pack/drop_idle")
+async def _drop_idle(request):
+    # Answers, then closes the idle connection soon after, like aiohttp's keep-alive timeout does.
+    asyncio.get_running_loop().call_later(0.05, request.transport.close)
+    return web.json_response({"conn": _connection_serial(request)})
+
+
+async def _close_without_answer(request):
+    _count(request.method + " " + request.path)
+    request.transport.close()
+    await asyncio.sleep(0.05)
+    return web.Response(text="never sent")
+
+
+_routes.get("/test_pack/close")(_close_without_answer)
+_routes.post("/test_pack/close")(_close_without_answer)
+
+
+@_routes.get("/test_pack/close_once")
+async def _close_once(request):
+    # Drops the connection the first time it sees a key: the bridge's retry answers instead.
+    key = "close_once " + request.query["key"]
+    _count(key)
+    if _calls[key] == 1:
+        request.transport.close()
+        await asyncio.sleep(0.05)
+    return web.json_response({"calls": _calls[key], "conn": _connection_serial(request)})
