@@ -36,6 +36,7 @@ PythonRuntime::PythonRuntime(pyb::object helpers) : helpers_(std::move(helpers))
 
 PythonRuntime::~PythonRuntime() {
   pyb::gil_scoped_acquire gil;
+  described_.clear();
   helpers_ = pyb::object();
 }
 
@@ -63,6 +64,9 @@ std::shared_ptr<NodeDef> PythonRuntime::describe(const std::string& class_type) 
     throw to_pyerror(e);
   }
   if (d.is_none()) return nullptr;
+  // The same description object as last time (INPUT_TYPES answered the same): the same definition.
+  auto last = described_.find(class_type);
+  if (last != described_.end() && last->second.first.is(d)) return last->second.second;
   Json j = to_json(d);
   auto def = std::make_shared<NodeDef>();
   def->class_type = class_type;
@@ -90,6 +94,7 @@ std::shared_ptr<NodeDef> PythonRuntime::describe(const std::string& class_type) 
   def->has_unique_id = j["has_unique_id"];
   def->has_check_lazy = j.value("has_check_lazy", false);
   def->is_async = j.value("is_async", false);
+  described_[class_type] = {d, def};
   return def;
 }
 

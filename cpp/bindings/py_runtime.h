@@ -56,6 +56,8 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
   // (no Python frame of ours in between); nullopt when the general path must run the node.
   std::optional<NodeResult> fast_execute(const NodeCall& call);
   std::shared_ptr<NodeDef> describe(const std::string& class_type);
+  // The last description object of each class and the definition built from it (under the GIL).
+  std::unordered_map<std::string, std::pair<pyb::object, std::shared_ptr<NodeDef>>> described_;
   pyb::object helpers_;
   PyThreadState* thread_state_ = nullptr;  // the executor thread's, kept for its life
   PyGILState_STATE gil_state_{};

@@ -4,6 +4,7 @@ VALIDATE_INPUTS, and formats exceptions like ComfyUI's execution_error. Called b
 with the GIL held; everything here runs on the executor thread or the Python thread."""
 import asyncio
 import contextvars
+import copy
 import inspect
 import logging
 import traceback
@@ -36,11 +37,43 @@ def _custom(t):
     return isinstance(t, str) and type(t) is not str
 
 
+# class_type -> (a copy of its last INPUT_TYPES answer, the class attributes describe reads, the
+# description built from them)
+_descriptions = {}
+
+
+def _class_attributes(cls):
+    return (cls, getattr(cls, "RETURN_TYPES", ()), getattr(cls, "OUTPUT_IS_LIST", None),
+            getattr(cls, "OUTPUT_NODE", False), getattr(cls, "INPUT_IS_LIST", False),
+            getattr(cls, "VALIDATE_INPUTS", None), hasattr(cls, "IS_CHANGED"), getattr(cls, "NOT_IDEMPOTENT", False),
+            hasattr(cls, "check_lazy_status"), getattr(cls, getattr(cls, "FUNCTION", ""), None))
+
+
 def describe(class_type):
+    """The class's definition for validation and execution. INPUT_TYPES is called every time (as
+    ComfyUI calls it on every validation); when it answers as last time, the same description
+    object is returned, so the caller can keep what it built from it."""
     cls = MAPPINGS.get(class_type)
     if cls is None:
         return None
     spec_all = cls.INPUT_TYPES()
+    attributes = _class_attributes(cls)
+    last = _descriptions.get(class_type)
+    if last is not None:
+        try:
+            if last[1] == attributes and last[0] == spec_all:
+                return last[2]
+        except Exception:  # values whose == does not answer a bool: described again
+            pass
+    description = _describe(cls, spec_all)
+    try:
+        _descriptions[class_type] = (copy.deepcopy(spec_all), attributes, description)
+    except Exception:  # an answer that cannot be copied is never compared
+        _descriptions.pop(class_type, None)
+    return description
+
+
+def _describe(cls, spec_all):
     inputs = []
     for category in ("required", "optional", "hidden"):
         for name, spec in (spec_all.get(category) or {}).items():
