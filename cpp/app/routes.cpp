@@ -123,7 +123,12 @@ void accept_prompt(App& app, Json body, Responder resp) {
   });
 }
 
-void get_queue(App& app, RouteRequest&, Responder resp) { resp.send(Response::json(app.queue.queue_json())); }
+void get_queue(App& app, RouteRequest&, Responder resp) {
+  Response out;
+  out.content_type = "application/json; charset=utf-8";
+  out.body = app.queue.queue_dump();
+  resp.send(std::move(out));
+}
 
 void post_queue(App& app, RouteRequest& r, Responder resp) {
   Json body;

@@ -28,6 +28,23 @@ Json QueueItem::into_json() && {
   return out;
 }
 
+void QueueItem::dump_to(std::string& out) const {
+  out += '[';
+  py_dumps_to(out, number);
+  out += ", ";
+  py_dumps_to(out, Json(prompt_id));
+  out += ", ";
+  py_dumps_to(out, prompt);
+  out += ", ";
+  py_dumps_to(out, extra_data);
+  out += ", [";
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (i) out += ", ";
+    py_dumps_to(out, Json(outputs[i]));
+  }
+  out += "]]";
+}
+
 void PromptQueue::set_listener(std::function<void()> f) {
   std::lock_guard lk(mu_);
   listener_ = std::move(f);
@@ -139,6 +156,25 @@ Json PromptQueue::queue_json() const {
   for (auto id : ids) running.push_back(running_.at(id)->to_json());
   for (const auto& it : pending_) pending.push_back(it.to_json());
   return {{"queue_running", running}, {"queue_pending", pending}};
+}
+
+std::string PromptQueue::queue_dump() const {
+  std::lock_guard lk(mu_);
+  std::vector<int64_t> ids;
+  for (const auto& [id, _] : running_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  std::string out = "{\"queue_running\": [";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ", ";
+    running_.at(ids[i])->dump_to(out);
+  }
+  out += "], \"queue_pending\": [";
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (i) out += ", ";
+    pending_[i].dump_to(out);
+  }
+  out += "]}";
+  return out;
 }
 
 size_t PromptQueue::remaining() const {

@@ -28,6 +28,7 @@ struct QueueItem {
 
   double order() const { return number.get<double>(); }
   Json to_json() const;    // [number, prompt_id, prompt, extra_data, outputs_to_execute]
+  void dump_to(std::string& out) const;  // py_dumps of to_json(), without copying the prompt
   Json into_json() &&;     // the same, moving the prompt in instead of copying it
 };
 
@@ -52,6 +53,7 @@ class PromptQueue {
   void task_done(int64_t task_id, Json outputs, Json meta, HistoryStatus status);
 
   Json queue_json() const;
+  std::string queue_dump() const;  // py_dumps(queue_json()), written straight from the items
   size_t remaining() const;  // pending + running
   bool delete_pending(const std::string& prompt_id);
   void wipe();

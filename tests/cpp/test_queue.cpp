@@ -73,3 +73,19 @@ TEST(PromptQueue, HistoryCapKeepsMaxPlusOne) {
   EXPECT_EQ(q.history_size(), 4u);
   EXPECT_EQ(q.history_json(std::nullopt, std::nullopt).begin().key(), "p2");
 }
+
+TEST(PromptQueue, QueueDumpIsTheJsonOfTheQueue) {
+  PromptQueue q;
+  QueueItem a = item(3, "caf\u00e9");
+  a.prompt = Json::parse(R"({"1": {"class_type": "A", "inputs": {"s": "\u00e9\n\"", "f": 0.1, "x": ["2", 0]}}})");
+  a.extra_data = {{"client_id", "c"}, {"extra_pnginfo", {{"workflow", {{"nodes", Json::array()}}}}}};
+  a.outputs = {"1", "9"};
+  q.put(a);
+  q.put(item(1.5, "b"));
+  q.put(item(-2, "front"));
+  EXPECT_EQ(q.queue_dump(), comfy::py_dumps(q.queue_json()));
+  auto got = q.get(std::chrono::milliseconds(10));  // one running, two pending
+  ASSERT_TRUE(got);
+  EXPECT_EQ(q.queue_dump(), comfy::py_dumps(q.queue_json()));
+  EXPECT_EQ(PromptQueue().queue_dump(), "{\"queue_running\": [], \"queue_pending\": []}");
+}
