@@ -35,8 +35,12 @@ PyError to_pyerror(pyb::error_already_set& e) {
 PythonRuntime::PythonRuntime(pyb::object helpers) : helpers_(std::move(helpers)) {}
 
 PythonRuntime::~PythonRuntime() {
-  pyb::gil_scoped_acquire gil;
+  pyb::gil_scoped_acquire gil;  // every Python object this runtime holds goes while it is held
   described_.clear();
+  fast_.clear();
+  objects_ = pyb::object();
+  executing_var_ = pyb::object();
+  prefix_var_ = pyb::object();
   helpers_ = pyb::object();
 }
 

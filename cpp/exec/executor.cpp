@@ -70,9 +70,13 @@ void Executor::progress(const std::string& node_id, const Json& value, const Jso
   if (run.client)
     if (auto f = hub_.feature_flags(*run.client)) modern = f->value("supports_preview_metadata", Json(false)) == Json(true);
   if (preview_format && modern) {
-    Json meta = {{"node_id", node}, {"prompt_id", run.pid()}, {"display_node_id", run.display_of(node)},
-                 {"parent_node_id", run.parent_of(node)}, {"real_node_id", run.real_of(node)},
-                 {"image_type", preview_format == 2 ? "image/png" : "image/jpeg"}};
+    Json meta;
+    {
+      std::lock_guard plk(run.progress_mu);  // expansions add to the display and parent maps
+      meta = {{"node_id", node}, {"prompt_id", run.pid()}, {"display_node_id", run.display_of(node)},
+              {"parent_node_id", run.parent_of(node)}, {"real_node_id", run.real_of(node)},
+              {"image_type", preview_format == 2 ? "image/png" : "image/jpeg"}};
+    }
     std::string m = py_dumps(meta);
     hub_.send_binary(be32(4) + be32(static_cast<uint32_t>(m.size())) + m + preview_bytes, run.client, true);
   }
@@ -482,8 +486,9 @@ void Executor::report_end(Run& run, const std::optional<std::pair<std::string, N
 void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   interrupt_ = false;
   Run run(hub_, item);
-  if (item.extra_data.is_object() && item.extra_data.contains("client_id") && item.extra_data["client_id"].is_string())
-    run.client = item.extra_data["client_id"].get<std::string>();
+  const Json& extra = item.extra_data;  // shared with /queue readers: read only
+  if (extra.is_object())
+    if (auto c = extra.find("client_id"); c != extra.end() && c->is_string()) run.client = c->get<std::string>();
   bool same_prompt = key_memo_ && json_identical(key_memo_->prompt, item.prompt);
   run.add_queued(same_prompt ? key_memo_->index : nullptr);
   run.objects = same_prompt ? key_memo_->objects : run.object_list();

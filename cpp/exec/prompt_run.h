@@ -181,12 +181,18 @@ struct PromptRun {
                                     {"parent_node_id", parent_of(p.id)}, {"real_node_id", real_of(p.id)}});
     hub.send_json("progress_state", Json{{"prompt_id", pid()}, {"nodes", std::move(nodes)}}, client);
   }
-  // A node's registry entry, by index or by id (ids that are not nodes of the run get one too).
+  // A node's registry entry, by index or by id (ids that are not nodes of the run get one too,
+  // which a node added later under that id adopts: one entry per id).
   Progress& entry(int n) {
     int& p = nodes[static_cast<size_t>(n)].progress;
     if (p < 0) {
-      p = static_cast<int>(progress.size());
-      progress.push_back(Progress{id(n), 0, 1, "pending"});
+      auto early = progress_index.empty() ? progress_index.end() : progress_index.find(id(n));
+      if (early != progress_index.end()) {
+        p = static_cast<int>(early->second);
+      } else {
+        p = static_cast<int>(progress.size());
+        progress.push_back(Progress{id(n), 0, 1, "pending"});
+      }
     }
     return progress[static_cast<size_t>(p)];
   }

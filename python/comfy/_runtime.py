@@ -4,7 +4,6 @@ VALIDATE_INPUTS, and formats exceptions like ComfyUI's execution_error. Called b
 with the GIL held; everything here runs on the executor thread or the Python thread."""
 import asyncio
 import contextvars
-import copy
 import inspect
 import logging
 import traceback
@@ -37,9 +36,27 @@ def _custom(t):
     return isinstance(t, str) and type(t) is not str
 
 
-# class_type -> (a copy of its last INPUT_TYPES answer, the class attributes describe reads, the
-# description built from them)
+# class_type -> (snapshot of its last INPUT_TYPES answer and class attributes, the description)
 _descriptions = {}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _snapshot(value):
+    """A comparable copy of a value: containers and plain values by type and content (1, 1.0 and
+    True differ; dict order counts), any other object by identity (kept alive by the snapshot), so
+    a list mutated in place, an "any type" str subclass or an object with a permissive __eq__
+    cannot pass for what was there before. Bound methods count as their function and owner."""
+    t = type(value)
+    if t is dict:
+        return (dict, tuple((_snapshot(k), _snapshot(v)) for k, v in value.items()))
+    if t is list or t is tuple:
+        return (t, tuple(_snapshot(v) for v in value))
+    if t in _PLAIN:
+        return (t, value)
+    func = getattr(value, "__func__", None)
+    if func is not None and hasattr(value, "__self__"):
+        return ("method", id(func), func, id(value.__self__), value.__self__)
+    return ("object", id(value), value)
 
 
 def _class_attributes(cls):
@@ -51,25 +68,25 @@ def _class_attributes(cls):
 
 def describe(class_type):
     """The class's definition for validation and execution. INPUT_TYPES is called every time (as
-    ComfyUI calls it on every validation); when it answers as last time, the same description
-    object is returned, so the caller can keep what it built from it."""
+    ComfyUI calls it on every validation); when it and the class attributes describe reads answer
+    exactly as last time, the same description object is returned, so the caller can keep what it
+    built from it."""
     cls = MAPPINGS.get(class_type)
     if cls is None:
         return None
     spec_all = cls.INPUT_TYPES()
-    attributes = _class_attributes(cls)
-    last = _descriptions.get(class_type)
-    if last is not None:
-        try:
-            if last[1] == attributes and last[0] == spec_all:
-                return last[2]
-        except Exception:  # values whose == does not answer a bool: described again
-            pass
-    description = _describe(cls, spec_all)
     try:
-        _descriptions[class_type] = (copy.deepcopy(spec_all), attributes, description)
-    except Exception:  # an answer that cannot be copied is never compared
+        snapshot = _snapshot((spec_all, _class_attributes(cls)))
+    except RecursionError:  # a self-containing answer: described every time
+        snapshot = None
+    last = _descriptions.get(class_type)
+    if snapshot is not None and last is not None and last[0] == snapshot:
+        return last[1]
+    description = _describe(cls, spec_all)
+    if snapshot is None:
         _descriptions.pop(class_type, None)
+    else:
+        _descriptions[class_type] = (snapshot, description)
     return description
 
 
