@@ -13,7 +13,8 @@ class TaskQueue : public PyBridge {
  public:
   TaskQueue();
   ~TaskQueue() override;
-  void post(std::function<void()> task) override;  // any thread
+  void post(std::function<void()> task) override;           // any thread
+  void post_released(std::function<void()> task) override;  // any thread
   int fd() const { return fd_; }
   // Runs every queued closure; called from Python (GIL held) when fd() is readable.
   void run_pending();
@@ -21,7 +22,12 @@ class TaskQueue : public PyBridge {
  private:
   int fd_;
   std::mutex mu_;
-  std::deque<std::function<void()>> tasks_;
+  struct Task {
+    std::function<void()> run;
+    bool release_gil;
+  };
+  void push(Task task);
+  std::deque<Task> tasks_;
 };
 
 }  // namespace comfy::py
