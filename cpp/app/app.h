@@ -17,16 +17,11 @@
 
 namespace comfy {
 
-// Runs closures on the Python main thread (asyncio loop), in order. Thread-safe.
+// Runs closures on the Python main thread (asyncio loop) with the GIL held. Thread-safe.
 class PyBridge {
  public:
   virtual ~PyBridge() = default;
-  // With the GIL held.
   virtual void post(std::function<void()> task) = 0;
-  // Without the GIL: the task takes it only where it calls Python (NodeRuntime and
-  // ValidationHooks do), so its native work and what follows it (queueing, answering) leave the
-  // GIL to the executor and node code.
-  virtual void post_released(std::function<void()> task) { post(std::move(task)); }
 };
 
 struct App {

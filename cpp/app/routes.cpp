@@ -107,7 +107,7 @@ void accept_prompt(App& app, Json body, Responder resp) {
 
   auto shared_body = std::make_shared<Json>(std::move(body));
   App* a = &app;
-  app.bridge->post_released([a, shared_body, number, prompt_id, partial, extra, resp]() {
+  app.bridge->post([a, shared_body, number, prompt_id, partial, extra, resp]() {
     Json& prompt = (*shared_body)["prompt"];
     ValidationResult v;
     try {

@@ -16,11 +16,7 @@ TaskQueue::TaskQueue() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
 
 TaskQueue::~TaskQueue() { close(fd_); }
 
-void TaskQueue::post(std::function<void()> task) { push(Task{std::move(task), false}); }
-
-void TaskQueue::post_released(std::function<void()> task) { push(Task{std::move(task), true}); }
-
-void TaskQueue::push(Task task) {
+void TaskQueue::post(std::function<void()> task) {
   {
     std::lock_guard lk(mu_);
     tasks_.push_back(std::move(task));
@@ -34,19 +30,14 @@ void TaskQueue::run_pending() {
   uint64_t v;
   ssize_t n = read(fd_, &v, sizeof v);
   (void)n;
-  std::deque<Task> batch;
+  std::deque<std::function<void()>> batch;
   {
     std::lock_guard lk(mu_);
     batch.swap(tasks_);
   }
   for (auto& t : batch) {
     try {
-      if (t.release_gil) {
-        pybind11::gil_scoped_release nogil;
-        t.run();
-      } else {
-        t.run();
-      }
+      t();
     } catch (pybind11::error_already_set& e) {
       std::fprintf(stderr, "ERROR: python task failed: %s\n", e.what());
     } catch (const std::exception& e) {

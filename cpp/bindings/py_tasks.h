@@ -13,8 +13,7 @@ class TaskQueue : public PyBridge {
  public:
   TaskQueue();
   ~TaskQueue() override;
-  void post(std::function<void()> task) override;           // any thread
-  void post_released(std::function<void()> task) override;  // any thread
+  void post(std::function<void()> task) override;  // any thread
   int fd() const { return fd_; }
   // Runs every queued closure; called from Python (GIL held) when fd() is readable.
   void run_pending();
@@ -22,12 +21,7 @@ class TaskQueue : public PyBridge {
  private:
   int fd_;
   std::mutex mu_;
-  struct Task {
-    std::function<void()> run;
-    bool release_gil;
-  };
-  void push(Task task);
-  std::deque<Task> tasks_;
+  std::deque<std::function<void()>> tasks_;
 };
 
 }  // namespace comfy::py
