@@ -1,4 +1,5 @@
-// Batches: one image per worker thread, files written by the worker that encoded them.
+// Batches: one image per worker thread (the Python bindings write each file from the worker that
+// encoded it).
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -42,33 +43,6 @@ std::vector<std::string> parallel_encode(size_t count, unsigned threads,
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
   return out;
-}
-
-namespace {
-std::string encode_float_png(const float* data, size_t index, int height, int width, int channels,
-                             const PngOptions& opt) {
-  size_t n = static_cast<size_t>(height) * width * channels;
-  std::vector<uint8_t> pixels(n);
-  quantize(data + index * n, n, pixels.data());
-  Pixels view{pixels.data(), width, height, channels, static_cast<size_t>(width) * channels};
-  return encode_png(view, opt);
-}
-}  // namespace
-
-std::vector<std::string> encode_png_batch(const float* data, size_t count, int height, int width, int channels,
-                                          const PngOptions& opt, unsigned threads) {
-  return parallel_encode(count, threads, [&](size_t i) {
-    return encode_float_png(data, i, height, width, channels, opt);
-  });
-}
-
-void save_png_batch(const float* data, size_t count, int height, int width, int channels,
-                    const std::vector<std::string>& paths, const PngOptions& opt, unsigned threads) {
-  if (paths.size() != count) throw MediaError("one path per image is needed");
-  parallel_encode(count, threads, [&](size_t i) {
-    write_file(paths[i], encode_float_png(data, i, height, width, channels, opt));
-    return std::string();
-  });
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

@@ -107,15 +107,6 @@ std::string encode_webp(const Pixels& img, float quality, bool lossless = false)
 std::vector<std::string> parallel_encode(size_t count, unsigned threads,
                                          const std::function<std::string(size_t)>& encode_one);
 
-// A float32 IMAGE batch (count x height x width x channels, C-contiguous) quantized and encoded
-// as PNG, one image per thread.
-std::vector<std::string> encode_png_batch(const float* data, size_t count, int height, int width,
-                                          int channels, const PngOptions& opt, unsigned threads = 0);
-
-// The batch written to `paths` (one per image), each file written by the thread that encoded it.
-void save_png_batch(const float* data, size_t count, int height, int width, int channels,
-                    const std::vector<std::string>& paths, const PngOptions& opt, unsigned threads = 0);
-
 // Writes `bytes` to `path` (created or truncated); throws FileError with errno's text on failure.
 void write_file(const std::string& path, const std::string& bytes);
 
