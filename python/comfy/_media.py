@@ -11,6 +11,7 @@ The native calls release the GIL; a batch is encoded (and its files written) on 
 """
 import io
 import json
+import os
 
 import numpy as np
 
@@ -115,6 +116,24 @@ def save_png_batch(images, paths, compress_level=4, text=None):
     else:
         batch = image_array(images)
     _native.save_png_batch(batch, list(paths), compress_level, text)
+
+
+def save_image_batch(images, filename_prefix, output_dir, compress_level=4, text=None):
+    """SaveImage's files: one PNG per image of the batch, named as ComfyUI names them
+    (folder_paths.get_save_image_path, %batch_num%, a 5-digit counter), encoded and written in
+    parallel. Returns [(file name, subfolder)] in batch order."""
+    import folder_paths
+    # Width/height for %width%/%height% come from the first image ([H, W, C]).
+    full_output_folder, filename, counter, subfolder, _ = folder_paths.get_save_image_path(
+        filename_prefix, output_dir, images[0].shape[1], images[0].shape[0])
+    saved, paths = [], []
+    for batch_number in range(len(images)):
+        file = f"{filename.replace('%batch_num%', str(batch_number))}_{counter + batch_number:05}_.png"
+        paths.append(os.path.join(full_output_folder, file))
+        saved.append((file, subfolder))
+    # Truncation, not rounding (189.99998 becomes 189 as in ComfyUI); text chunks as PngInfo writes.
+    save_png_batch(images, paths, compress_level, text)
+    return saved
 
 
 def encode_pil(img, fmt, **params):

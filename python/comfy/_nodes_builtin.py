@@ -88,24 +88,10 @@ class SaveImage:
         return metadata
 
     def save_images(self, images, filename_prefix="ComfyUI", prompt=None, extra_pnginfo=None):
-        filename_prefix += self.prefix_append
-        # Width/height for %width%/%height% come from the first image ([H, W, C]).
-        full_output_folder, filename, counter, subfolder, filename_prefix = \
-            _folder_paths().get_save_image_path(filename_prefix, self.output_dir,
-                                                images[0].shape[1], images[0].shape[0])
-        results = []
-        paths = []
-        for batch_number in range(len(images)):
-            name = filename.replace("%batch_num%", str(batch_number))
-            file = f"{name}_{counter:05}_.png"
-            paths.append(os.path.join(full_output_folder, file))
-            results.append({"filename": file, "subfolder": subfolder, "type": self.type})
-            counter += 1
-        # Natively, the whole batch at once (one image per thread): truncation, not rounding
-        # (189.99998 becomes 189 as in ComfyUI), text chunks as PngInfo writes them.
         text = None if _metadata_disabled() else _media.png_text(prompt, extra_pnginfo)
-        _media.save_png_batch(images, paths, self.compress_level, text)
-        return {"ui": {"images": results}}
+        saved = _media.save_image_batch(images, filename_prefix + self.prefix_append, self.output_dir,
+                                        self.compress_level, text)
+        return {"ui": {"images": [{"filename": f, "subfolder": s, "type": self.type} for f, s in saved]}}
 
 
 class PreviewImage(SaveImage):

@@ -159,20 +159,11 @@ class ImageSaveHelper:
 
     @staticmethod
     def save_images(images, filename_prefix: str, folder_type: FolderType, cls, compress_level=4) -> list[SavedResult]:
-        """One PNG per image of the batch; -> the saved files."""
-        full_output_folder, filename, counter, subfolder, _ = _folder_paths().get_save_image_path(
-            filename_prefix, _get_directory_by_folder_type(folder_type), images[0].shape[1], images[0].shape[0])
+        """One PNG per image of the batch, as SaveImage writes them; -> the saved files."""
         from comfy import _media
-        results, paths = [], []
-        for batch_number in range(len(images)):
-            name = filename.replace("%batch_num%", str(batch_number))
-            file = f"{name}_{counter:05}_.png"
-            paths.append(os.path.join(full_output_folder, file))
-            results.append(SavedResult(file, subfolder, folder_type))
-            counter += 1
-        # Encoded natively, the batch in parallel; same pixels and text chunks as the PngInfo above.
-        _media.save_png_batch(images, paths, compress_level, ImageSaveHelper._png_text(cls))
-        return results
+        saved = _media.save_image_batch(images, filename_prefix, _get_directory_by_folder_type(folder_type),
+                                        compress_level, ImageSaveHelper._png_text(cls))
+        return [SavedResult(f, s, folder_type) for f, s in saved]
 
     @staticmethod
     def get_save_images_ui(images, filename_prefix: str, cls, compress_level=4) -> SavedImages:
