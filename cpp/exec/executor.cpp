@@ -43,16 +43,16 @@ void Executor::stop() {
 
 std::optional<std::string> Executor::executing_node_for(const std::string& sid) const {
   std::lock_guard lk(state_mu_);
-  if (client_id_ && *client_id_ == sid && last_node_) return last_node_;
+  if (run_ && run_->client && *run_->client == sid && last_node_) return last_node_;
   return std::nullopt;
 }
 std::optional<std::string> Executor::current_prompt_id() const {
   std::lock_guard lk(state_mu_);
-  return prompt_id_;
+  return run_ ? std::optional<std::string>(run_->pid()) : std::nullopt;
 }
 std::optional<std::string> Executor::current_client_id() const {
   std::lock_guard lk(state_mu_);
-  return client_id_;
+  return run_ ? run_->client : std::nullopt;
 }
 std::optional<std::string> Executor::last_node_id() const {
   std::lock_guard lk(state_mu_);
@@ -66,9 +66,7 @@ void Executor::progress(const std::string& node_id, const Json& value, const Jso
   Run& run = *run_;
   std::string node = node_id.empty() ? last_node_.value_or("") : node_id;
   run.update_progress(node, value, max);
-  bool modern = false;
-  if (run.client)
-    if (auto f = hub_.feature_flags(*run.client)) modern = f->value("supports_preview_metadata", Json(false)) == Json(true);
+  bool modern = run.client && hub_.feature_on(*run.client, "supports_preview_metadata");
   if (preview_format && modern) {
     Json meta;
     {
@@ -494,8 +492,6 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   run.objects = same_prompt ? key_memo_->objects : run.object_list();
   {
     std::lock_guard lk(state_mu_);
-    client_id_ = run.client;
-    prompt_id_ = item.prompt_id;
     last_node_.reset();
     run_ = &run;
   }
@@ -561,8 +557,6 @@ void Executor::run_prompt(QueueItem& item, int64_t task_id) {
   run.to_client("executing", {{"node", nullptr}, {"prompt_id", item.prompt_id}});
   {
     std::lock_guard lk(state_mu_);
-    client_id_.reset();
-    prompt_id_.reset();
     run_ = nullptr;
   }
 }

@@ -90,8 +90,8 @@ class Executor {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   mutable std::mutex state_mu_;
-  std::optional<std::string> client_id_, prompt_id_, last_node_;
-  Run* run_ = nullptr;  // the prompt being executed, guarded by state_mu_
+  std::optional<std::string> last_node_;
+  Run* run_ = nullptr;  // the prompt being executed (its id and client), guarded by state_mu_
 };
 
 }  // namespace comfy

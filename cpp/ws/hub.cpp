@@ -101,6 +101,20 @@ std::optional<Json> Hub::feature_flags(const std::string& sid) const {
   return s->feature_flags;
 }
 
+bool Hub::feature_on(const std::string& sid, const std::string& flag) const {
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lk(mu_);
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end()) return false;
+    s = it->second;
+  }
+  std::lock_guard lk(s->mu);
+  if (!s->feature_flags.is_object()) return false;
+  auto f = s->feature_flags.find(flag);
+  return f != s->feature_flags.end() && *f == Json(true);
+}
+
 bool Hub::has_targets(const std::optional<std::string>& sid) const {
   std::lock_guard lk(mu_);
   return sid ? sessions_.count(*sid) > 0 : !sessions_.empty();

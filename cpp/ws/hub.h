@@ -47,6 +47,8 @@ class Hub {
   bool has_targets(const std::optional<std::string>& sid) const;
   std::vector<std::string> sids() const;
   std::optional<Json> feature_flags(const std::string& sid) const;
+  // Whether the client announced `flag` as true (without copying its flags).
+  bool feature_on(const std::string& sid, const std::string& flag) const;
   size_t size() const;
 
   static std::string json_frame_text(const std::string& event, const Json& data);
