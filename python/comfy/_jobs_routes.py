@@ -459,6 +459,14 @@ def register(prompt_server):
     def cancel(job_id):
         """True when a pending job was dequeued or a running one interrupted; finished and unknown
         ids are no-ops (False)."""
+        native = getattr(prompt_server, "_native", None)
+        if native is not None:  # by id, without converting the queue to Python
+            if native.current_prompt_id == job_id:
+                return interrupt_if_running(job_id)
+            if native.queue_delete(str(job_id)):
+                log.info("Cancelling pending prompt %s", job_id)
+                return True
+            return interrupt_if_running(job_id)  # it may have started since
         running, pending = current_queue()
         if any(item[1] == job_id for item in running):
             return interrupt_if_running(job_id)
