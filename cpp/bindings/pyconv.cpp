@@ -31,8 +31,13 @@ Json to_json(const pyb::handle& o) {
   if (PyLong_Check(o.ptr())) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o.ptr(), &overflow);
-    if (overflow) return PyFloat_AsDouble(o.ptr());
-    return static_cast<int64_t>(v);
+    if (!overflow) return static_cast<int64_t>(v);
+    if (overflow > 0) {  // up to 2**64-1 (KSampler's seed range) as an unsigned integer
+      unsigned long long u = PyLong_AsUnsignedLongLong(o.ptr());
+      if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) return static_cast<uint64_t>(u);
+      PyErr_Clear();
+    }
+    return PyFloat_AsDouble(o.ptr());  // beyond 64 bits: the nearest double
   }
   if (PyFloat_Check(o.ptr())) return PyFloat_AsDouble(o.ptr());
   if (PyUnicode_Check(o.ptr())) return pyb::cast<std::string>(o);

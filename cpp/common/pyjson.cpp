@@ -1,5 +1,6 @@
 #include "common/json.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -39,9 +40,21 @@ unsigned decode_utf8(const std::string& s, size_t& i) {
 
 void dump_string(std::string& out, const std::string& s) {
   out += '"';
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = s[i];
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { out += static_cast<char>(c); ++i; continue; }
+  const char* d = s.data();
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    size_t run = i;  // printable ASCII that needs no escape goes out in one append
+    while (run < n) {
+      unsigned char c = static_cast<unsigned char>(d[run]);
+      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(d + i, run - i);
+      i = run;
+      if (i >= n) break;
+    }
+    unsigned char c = static_cast<unsigned char>(d[i]);
     switch (c) {
       case '"': out += "\\\""; ++i; continue;
       case '\\': out += "\\\\"; ++i; continue;
@@ -63,53 +76,76 @@ void dump_string(std::string& out, const std::string& s) {
   }
   out += '"';
 }
+
+// Python's repr() of a float: the shortest digits that round-trip (std::to_chars gives them), in
+// exponent form when the exponent is below -4 or at least 16, else positional with ".0" if whole.
+void append_float(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(v)) {
+    out += v > 0 ? "Infinity" : "-Infinity";
+    return;
+  }
+  char buf[64];
+  char* end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific).ptr;
+  const char* p = buf;
+  if (*p == '-') {
+    out += '-';
+    ++p;
+  }
+  char digits[32];
+  int nd = 0;
+  for (; p < end && *p != 'e'; ++p)
+    if (*p != '.') digits[nd++] = *p;
+  int exp = 0;
+  std::from_chars(p + 1 + (p[1] == '+'), end, exp);
+  while (nd > 1 && digits[nd - 1] == '0') --nd;
+  if (exp < -4 || exp >= 16) {
+    out += digits[0];
+    if (nd > 1) {
+      out += '.';
+      out.append(digits + 1, static_cast<size_t>(nd - 1));
+    }
+    char eb[8];
+    int len = std::snprintf(eb, sizeof eb, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+    out.append(eb, static_cast<size_t>(len));
+  } else if (exp < 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-exp - 1), '0');
+    out.append(digits, static_cast<size_t>(nd));
+  } else if (nd <= exp + 1) {
+    out.append(digits, static_cast<size_t>(nd));
+    out.append(static_cast<size_t>(exp + 1 - nd), '0');
+    out += ".0";
+  } else {
+    out.append(digits, static_cast<size_t>(exp + 1));
+    out += '.';
+    out.append(digits + exp + 1, static_cast<size_t>(nd - exp - 1));
+  }
+}
+
+template <class Int>
+void append_int(std::string& out, Int v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
 }  // namespace
 
 std::string py_float_repr(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  // Shortest representation that round-trips, as Python's repr does.
-  char buf[40];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  // buf is d.ddde[+-]XX; rebuild in Python's layout.
-  std::string m(buf);
-  auto epos = m.find('e');
-  std::string mant = m.substr(0, epos);
-  int exp = std::atoi(m.c_str() + epos + 1);
-  bool neg = mant[0] == '-';
-  if (neg) mant.erase(0, 1);
-  std::string digits;
-  for (char ch : mant) if (ch != '.') digits += ch;
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  std::string res;
-  if (exp < -4 || exp >= 16) {
-    res = digits.substr(0, 1);
-    if (digits.size() > 1) res += "." + digits.substr(1);
-    char eb[8];
-    std::snprintf(eb, sizeof eb, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
-    res += eb;
-  } else if (exp < 0) {
-    res = "0." + std::string(-exp - 1, '0') + digits;
-  } else {
-    if (static_cast<int>(digits.size()) <= exp + 1) {
-      res = digits + std::string(exp + 1 - digits.size(), '0') + ".0";
-    } else {
-      res = digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
-    }
-  }
-  return neg ? "-" + res : res;
+  std::string out;
+  append_float(out, v);
+  return out;
 }
 
 void py_dumps_to(std::string& out, const Json& v) {
   switch (v.type()) {
     case Json::value_t::null: out += "null"; return;
     case Json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return;
-    case Json::value_t::number_integer: out += std::to_string(v.get<int64_t>()); return;
-    case Json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); return;
-    case Json::value_t::number_float: out += py_float_repr(v.get<double>()); return;
+    case Json::value_t::number_integer: append_int(out, v.get<int64_t>()); return;
+    case Json::value_t::number_unsigned: append_int(out, v.get<uint64_t>()); return;
+    case Json::value_t::number_float: append_float(out, v.get<double>()); return;
     case Json::value_t::string: dump_string(out, v.get_ref<const std::string&>()); return;
     case Json::value_t::array: {
       out += '[';
