@@ -331,10 +331,9 @@ Executor::Outcome Executor::check_lazy(Run& run, ExecutionList& list, int n, con
 // One staged node (spec §6.3): a cache hit re-emits `executed`; an expanded node resolves its
 // results; otherwise progress, `executing`, the lazy check, the call, UI, expansion or cache.
 Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, int n, NodeResult& failure) {
-  const std::string& id = run.id(n);
-  const std::string& key = run.key(n);
   if (const CacheEntry* hit = cached(run, n)) {
     if (run.client) {  // messages are built only when someone receives them
+      const std::string& id = run.id(n);
       Json out = hit->ui.is_null() ? Json(nullptr) : hit->ui["output"];
       run.to_client("executed",
                     {{"node", id}, {"display_node", run.display_of(id)}, {"output", out}, {"prompt_id", run.pid()}});
@@ -342,6 +341,9 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, int n, NodeR
     run.finish_progress(n);
     return Outcome::Success;
   }
+  // Copies: an expansion below adds nodes, which may move the run's node and key storage.
+  const std::string id = run.id(n);
+  const std::string key = run.key(n);
   std::string display = run.display_of(id);
   NodeResult r;
   NodeCall call = build_call(run, n);
