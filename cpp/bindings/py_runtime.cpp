@@ -117,7 +117,6 @@ std::shared_ptr<const NodeDef> PythonRuntime::get(const std::string& class_type)
 void PythonRuntime::begin_prompt(const QueueItem& item) {
   reset_defs();
   pyb::gil_scoped_acquire gil;
-  fast_.clear();  // hidden inputs and INPUT_TYPES are per prompt
   // The prompt is converted to Python only if a node asks for it (the item outlives the prompt's
   // run; end_prompt drops the loader).
   const Json* prompt = &item.prompt;
@@ -166,10 +165,12 @@ Json PythonRuntime::is_changed(const NodeCall& call, bool record) {
   return to_json(helpers_.attr("is_changed")(call.node_id, call.class_type, inputs, record));
 }
 
-const PythonRuntime::FastClass& PythonRuntime::fast_class(const std::string& class_type) {
+const PythonRuntime::FastClass& PythonRuntime::fast_class(const std::string& class_type,
+                                                          const std::shared_ptr<const NodeDef>& def) {
   auto it = fast_.find(class_type);
-  if (it != fast_.end()) return it->second;
+  if (it != fast_.end() && it->second.def == def) return it->second;
   FastClass fc;
+  fc.def = def;
   pyb::object info = helpers_.attr("fast_class")(class_type);
   if (!info.is_none()) {
     pyb::tuple t = info;
@@ -183,7 +184,7 @@ const PythonRuntime::FastClass& PythonRuntime::fast_class(const std::string& cla
     executing_var_ = helpers_.attr("_executing");
     prefix_var_ = helpers_.attr("_graph_prefix_var")();
   }
-  return fast_.emplace(class_type, std::move(fc)).first->second;
+  return fast_.insert_or_assign(class_type, std::move(fc)).first->second;
 }
 
 // An input value the fast path can pass as is: not an ExecutionBlocker and not a stand-in for a
@@ -197,7 +198,7 @@ static bool plain_value(PyObject* v) {
 }
 
 std::optional<NodeResult> PythonRuntime::fast_execute(const NodeCall& call) {
-  const FastClass& fc = fast_class(call.class_type);
+  const FastClass& fc = fast_class(call.class_type, call.def);
   if (!fc.ok) return std::nullopt;
   pyb::dict kwargs;
   for (const auto& [name, arg] : call.inputs) {

@@ -45,13 +45,16 @@ class PythonRuntime : public NodeRuntime, public ValidationHooks {
  private:
   pyb::dict build_inputs(const NodeCall& call, pyb::list* missing = nullptr);
   NodeResult parse_result(const pyb::tuple& res);
-  // A plain V1 class (see comfy._runtime._fast_info), decided once per class and prompt.
+  // A plain V1 class (see comfy._runtime._fast_info), decided once per class definition: what
+  // it depends on (class attributes, hidden inputs) is what describe compares, so the answer holds
+  // while the class's NodeDef is the same object.
   struct FastClass {
     bool ok = false;
     pyb::object cls, function;
     size_t outputs = 0;
+    std::shared_ptr<const NodeDef> def;  // the definition it was decided for
   };
-  const FastClass& fast_class(const std::string& class_type);
+  const FastClass& fast_class(const std::string& class_type, const std::shared_ptr<const NodeDef>& def);
   // The node called straight from C++ when every input is one plain value and a tuple comes back
   // (no Python frame of ours in between); nullopt when the general path must run the node.
   std::optional<NodeResult> fast_execute(const NodeCall& call);

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from comfy_harness import (SERVER_FEATURES, WsClient, assert_python_json, image_graph, is_done, post_prompt,
-                      queue_and_collect, slow_graph, string_graph, unique_int, unique_str, wait_history,
+from comfy_harness import (SERVER_FEATURES, WsClient, assert_python_json, image_graph, is_done, node, post_prompt,
+                      queue_and_collect, shown, slow_graph, string_graph, unique_int, unique_str, wait_history,
                       wait_idle)
 
 WORKFLOW = {
@@ -644,3 +644,21 @@ def test_feature_flags_handshake(cache_server):
         ws.send_json({"type": "hello", "data": {}})
         ws.send_json({"type": "feature_flags", "data": {}})
         assert ws.recv(timeout=0.7) is None
+
+
+def test_hidden_inputs_declared_later_reach_the_node(cache_server):
+    """A class that was plain (called straight from C++) gains a hidden UNIQUE_ID between two
+    prompts: the second run must pass it, so nothing decided about the class may outlive the
+    definition it was decided for."""
+    srv = cache_server
+    assert srv.post("/test_pack/hidden", json=False).json() is False
+    try:
+        first = unique_int()
+        run = queue_and_collect(srv, {"5": node("TestStateHidden", value=first)})
+        assert shown(run, "5") == {"text": [f"{first}:None"]}
+        assert srv.post("/test_pack/hidden", json=True).json() is True
+        second = unique_int()
+        run = queue_and_collect(srv, {"5": node("TestStateHidden", value=second)})
+        assert shown(run, "5") == {"text": [f"{second}:5"]}
+    finally:
+        srv.post("/test_pack/hidden", json=False)

@@ -176,7 +176,8 @@ def test_object_info_all(server):
     keys = list(allinfo)
     pack = [k for k in keys if allinfo[k]["python_module"] == "custom_nodes.testing_pack"]
     assert pack == ["TestRaise", "TestSlow", "TestIntConst", "TestIntOut", "TestStringOut", "TestValidated",
-                    "TestCounter", "TestNaNCounter", "TestCombo", "TestBool", "TestProgress", "TestStateCombo"]
+                    "TestCounter", "TestNaNCounter", "TestCombo", "TestBool", "TestProgress", "TestStateCombo",
+                    "TestStateHidden"]
     assert keys.index("SaveImage") < keys.index("TestRaise")
 
 

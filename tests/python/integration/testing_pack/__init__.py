@@ -181,6 +181,29 @@ class TestStateCombo:
         return {"ui": {"text": [choice]}, "result": (choice,)}
 
 
+_STATE_HIDDEN = {"on": False}  # whether TestStateHidden declares a hidden UNIQUE_ID (POST /test_pack/hidden)
+
+
+class TestStateHidden:
+    """Declares a hidden UNIQUE_ID input only while the pack says so: a plain class one prompt, one
+    that needs its node id the next."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        spec = {"required": {"value": ("INT", {"default": 0})}}
+        if _STATE_HIDDEN["on"]:
+            spec["hidden"] = {"unique_id": "UNIQUE_ID"}
+        return spec
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    CATEGORY = CATEGORY
+
+    def run(self, value, unique_id=None):
+        return {"ui": {"text": [f"{value}:{unique_id}"]}, "result": (str(unique_id),)}
+
+
 class TestCombo:
     """Combo input with options a/b/c."""
 
@@ -255,6 +278,7 @@ NODE_CLASS_MAPPINGS = {
     "TestBool": TestBool,
     "TestProgress": TestProgress,
     "TestStateCombo": TestStateCombo,
+    "TestStateHidden": TestStateHidden,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -315,6 +339,12 @@ async def _redirect(request):
 async def _set_choices(request):
     _STATE_CHOICES[:] = await request.json()
     return web.json_response(_STATE_CHOICES)
+
+
+@_routes.post("/test_pack/hidden")
+async def _set_hidden(request):
+    _STATE_HIDDEN["on"] = bool(await request.json())
+    return web.json_response(_STATE_HIDDEN["on"])
 
 
 @_routes.get("/test_pack/boom")
