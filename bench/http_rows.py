@@ -158,27 +158,27 @@ def queue_history_rows(port, base_port, tmp, entries=10000, seconds=2):
                  "aiohttp with a node spinning in a worker thread (ComfyUI)"))
     log(f"  {rows[-1]}")
 
-    status, raw = request(port, "GET", "/queue")
-    pending = len(json.loads(raw)["queue_pending"])
-    with open(os.path.join(tmp, "queue.json"), "wb") as f:
-        f.write(raw)
-    request(base_port, "POST", "/bench/load", {"queue": os.path.join(tmp, "queue.json")})
-    a, b = interleave(lambda: wrk(port, "/queue", seconds, 1), lambda: wrk(base_port, "/queue", seconds, 1))
-    rows.append((f"GET /queue, {pending} pending ({len(raw) / 1e6:.1f} MB), sequential",
-                 1e3 / median([r["rps"] for r in a]), 1e3 / median([r["rps"] for r in b]), "ms", AIOHTTP))
-    log(f"  {rows[-1]}")
+    rows.append(_served_copy_row(port, base_port, tmp, "queue", seconds,
+                                 lambda body: f"{len(body['queue_pending'])} pending"))
 
     request(port, "POST", "/interrupt", {})
     t0 = time.perf_counter()
     wait_idle(port)
     log(f"  ran {entries} queued prompts in {time.perf_counter() - t0:.1f} s")
-    status, raw = request(port, "GET", "/history")
-    count = len(json.loads(raw))
-    with open(os.path.join(tmp, "history.json"), "wb") as f:
-        f.write(raw)
-    request(base_port, "POST", "/bench/load", {"history": os.path.join(tmp, "history.json")})
-    a, b = interleave(lambda: wrk(port, "/history", seconds, 1), lambda: wrk(base_port, "/history", seconds, 1))
-    rows.append((f"GET /history, {count} entries ({len(raw) / 1e6:.1f} MB), sequential",
-                 1e3 / median([r["rps"] for r in a]), 1e3 / median([r["rps"] for r in b]), "ms", AIOHTTP))
-    log(f"  {rows[-1]}")
+    rows.append(_served_copy_row(port, base_port, tmp, "history", seconds, lambda body: f"{len(body)} entries"))
     return rows
+
+
+def _served_copy_row(port, base_port, tmp, name, seconds, describe):
+    """GET /<name> from our server, the baseline loaded with the same answer, both timed
+    sequentially; `describe(answer)` names its size in the row."""
+    _status, raw = request(port, "GET", f"/{name}")
+    path = os.path.join(tmp, f"{name}.json")
+    with open(path, "wb") as f:
+        f.write(raw)
+    request(base_port, "POST", "/bench/load", {name: path})
+    a, b = interleave(lambda: wrk(port, f"/{name}", seconds, 1), lambda: wrk(base_port, f"/{name}", seconds, 1))
+    row = (f"GET /{name}, {describe(json.loads(raw))} ({len(raw) / 1e6:.1f} MB), sequential",
+           1e3 / median([r["rps"] for r in a]), 1e3 / median([r["rps"] for r in b]), "ms", AIOHTTP)
+    log(f"  {row}")
+    return row
