@@ -165,20 +165,6 @@ class TestNaNCounter(TestCounter):
 _STATE_CHOICES = ["a"]  # TestStateCombo's options, set through POST /test_pack/choices
 
 
-class TestStateCombo:
-    """Combo whose options come from pack state, not from a folder (the server cannot see them change)."""
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"choice": (list(_STATE_CHOICES),)}}
-
-    RETURN_TYPES = ("STRING",)
-    FUNCTION = "run"
-    OUTPUT_NODE = True
-    CATEGORY = CATEGORY
-
-    def run(self, choice):
-        return {"ui": {"text": [choice]}, "result": (choice,)}
 
 
 _STATE_HIDDEN = {"on": False}  # whether TestStateHidden declares a hidden UNIQUE_ID (POST /test_pack/hidden)
@@ -218,6 +204,15 @@ class TestCombo:
 
     def run(self, choice):
         return {"ui": {"text": [choice]}, "result": (choice,)}
+
+
+class TestStateCombo(TestCombo):
+    """TestCombo whose options come from pack state, not from a folder (the server cannot see them
+    change)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"choice": (list(_STATE_CHOICES),)}}
 
 
 class TestBool:
