@@ -43,6 +43,21 @@ def bridge_rows(port, base_port, seconds=2):
     return _wrk_rows("pack route through the bridge, wrk -c64", a, b, "the same handler on aiohttp")
 
 
+def _while_baseline_spins(base_port, spin, measure):
+    """`measure()` while the baseline's worker thread spins for `spin` seconds (ComfyUI running a
+    node); waits for the spin to end before returning its result."""
+    t0 = time.monotonic()
+    request(base_port, "POST", "/bench/spin", {"seconds": spin})
+    time.sleep(0.2)
+    result = measure()
+    time.sleep(max(0.0, t0 + spin + 0.1 - time.monotonic()))
+    return result
+
+
+def _ms_per_request(runs):
+    return 1e3 / median([r["rps"] for r in runs])
+
+
 def gil_rows(port, base_port, seconds=2):
     """wrk on GET /prompt while a Python node spins (ours: a BenchSpin prompt on the executor thread;
     baseline: a worker thread spinning next to the aiohttp loop, which is how ComfyUI runs nodes)."""
@@ -56,15 +71,7 @@ def gil_rows(port, base_port, seconds=2):
         wait_idle(port)
         return r
 
-    def base():
-        t0 = time.monotonic()
-        request(base_port, "POST", "/bench/spin", {"seconds": spin})
-        time.sleep(0.2)
-        r = wrk(base_port, "/prompt", seconds)
-        time.sleep(max(0.0, t0 + spin + 0.1 - time.monotonic()))
-        return r
-
-    a, b = interleave(ours, base)
+    a, b = interleave(ours, lambda: _while_baseline_spins(base_port, spin, lambda: wrk(base_port, "/prompt", seconds)))
     return _wrk_rows("GET /prompt while a Python node holds the GIL, wrk -c64", a, b,
                      "aiohttp with a node spinning in a worker thread (ComfyUI)")
 
@@ -75,8 +82,8 @@ def object_info_rows(port, base_port, seconds=2):
         diff = [k for k in set(ours_info) | set(base_info) if ours_info.get(k) != base_info.get(k)]
         log(f"  note: /object_info differs from the baseline's in {len(diff)} classes, e.g. {sorted(diff)[:3]}")
     a, b = interleave(lambda: wrk(port, "/object_info", seconds, 1), lambda: wrk(base_port, "/object_info", seconds, 1))
-    row = (f"GET /object_info, {len(ours_info)} classes, warm, sequential", 1e3 / median([r["rps"] for r in a]),
-           1e3 / median([r["rps"] for r in b]), "ms", "aiohttp: node_info per class + json.dumps (ComfyUI)")
+    row = (f"GET /object_info, {len(ours_info)} classes, warm, sequential", _ms_per_request(a), _ms_per_request(b),
+           "ms", "aiohttp: node_info per class + json.dumps (ComfyUI)")
     log(f"  {row}")
     return [row]
 
@@ -145,15 +152,8 @@ def queue_history_rows(port, base_port, tmp, entries=10000, seconds=2):
     wait_running(port)
     chunks = [prompts[i::RUNS] for i in range(RUNS)]  # every prompt is queued once, in RUNS timed runs
 
-    def base_spinning(count=300, spin=4.0):
-        t0 = time.monotonic()
-        request(base_port, "POST", "/bench/spin", {"seconds": spin})
-        time.sleep(0.2)
-        rate = _post_many(base_port, prompts[:count])
-        time.sleep(max(0.0, t0 + spin + 0.1 - time.monotonic()))
-        return rate
-
-    ours, base = interleave(lambda: _post_many(port, chunks.pop()), base_spinning)
+    ours, base = interleave(lambda: _post_many(port, chunks.pop()),
+                            lambda: _while_baseline_spins(base_port, 4.0, lambda: _post_many(base_port, prompts[:300])))
     rows.append(("POST /prompt while a Python node holds the GIL, 4 clients", median(ours), median(base), "req/s",
                  "aiohttp with a node spinning in a worker thread (ComfyUI)"))
     log(f"  {rows[-1]}")
@@ -179,6 +179,6 @@ def _served_copy_row(port, base_port, tmp, name, seconds, describe):
     request(base_port, "POST", "/bench/load", {name: path})
     a, b = interleave(lambda: wrk(port, f"/{name}", seconds, 1), lambda: wrk(base_port, f"/{name}", seconds, 1))
     row = (f"GET /{name}, {describe(json.loads(raw))} ({len(raw) / 1e6:.1f} MB), sequential",
-           1e3 / median([r["rps"] for r in a]), 1e3 / median([r["rps"] for r in b]), "ms", AIOHTTP)
+           _ms_per_request(a), _ms_per_request(b), "ms", AIOHTTP)
     log(f"  {row}")
     return row

@@ -182,21 +182,17 @@ class Decoded:
         self.text = text
 
     def to_mode(self, mode):
-        """Pillow's convert() between L, LA, RGB and RGBA (replicated grey, opaque alpha)."""
+        """Pillow's convert() from L, LA, RGB or RGBA to RGB or RGBA (replicated grey, opaque alpha)."""
         px, have = self.pixels, self.mode
         if mode == have:
             return px
         colour = px[..., :3] if have in ("RGB", "RGBA") else np.repeat(px[..., :1], 3, axis=2)
-        if have in ("RGB", "RGBA") and mode in ("L", "LA"):
-            raise ValueError("colour to grey conversion is left to Pillow")
-        alpha = px[..., -1:] if have in ("LA", "RGBA") else np.full(px.shape[:2] + (1,), 255, np.uint8)
         if mode == "RGB":
             return np.ascontiguousarray(colour)
-        if mode == "RGBA":
-            return np.ascontiguousarray(np.concatenate([colour, alpha], axis=2))
-        if mode == "L":
-            return np.ascontiguousarray(px[..., :1])
-        return np.ascontiguousarray(np.concatenate([px[..., :1], alpha], axis=2))  # LA
+        if mode != "RGBA":
+            raise ValueError(f"conversion to {mode} is left to Pillow")
+        alpha = px[..., -1:] if have in ("LA", "RGBA") else np.full(px.shape[:2] + (1,), 255, np.uint8)
+        return np.ascontiguousarray(np.concatenate([colour, alpha], axis=2))
 
 
 def max_pixels():

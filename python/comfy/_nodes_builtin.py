@@ -45,8 +45,6 @@ def _metadata_disabled():
     return bool(getattr(args, "disable_metadata", False))
 
 
-
-
 class SaveImage:
     def __init__(self):
         self.output_dir = _folder_paths().get_output_directory()
