@@ -24,6 +24,15 @@ struct ArrayIn {
   size_t image_elems() const { return static_cast<size_t>(height) * width * channels; }
 };
 
+// C-contiguous only: the encoders and the quantizer read rows straight from this memory.
+void require_c_contiguous(const pyb::buffer_info& info) {
+  pyb::ssize_t expect = info.itemsize;
+  for (pyb::ssize_t d = info.ndim - 1; d >= 0; --d) {
+    if (info.shape[d] > 1 && info.strides[d] != expect) throw pyb::type_error("expected a C-contiguous array");
+    expect *= info.shape[d];
+  }
+}
+
 ArrayIn take_array(const pyb::buffer& b, bool batch) {
   ArrayIn a{b.request()};
   const auto& fmt = a.info.format;
@@ -35,12 +44,7 @@ ArrayIn take_array(const pyb::buffer& b, bool batch) {
   auto nd = a.info.ndim;
   int base = batch ? 1 : 0;
   if (nd != base + 2 && nd != base + 3) throw pyb::type_error(batch ? "expected N x H x W (x C)" : "expected H x W (x C)");
-  // C-contiguous only: the encoders read rows straight from this memory.
-  pyb::ssize_t expect = a.info.itemsize;
-  for (pyb::ssize_t d = nd - 1; d >= 0; --d) {
-    if (a.info.shape[d] > 1 && a.info.strides[d] != expect) throw pyb::type_error("expected a C-contiguous array");
-    expect *= a.info.shape[d];
-  }
+  require_c_contiguous(a.info);
   if (batch) a.count = static_cast<size_t>(a.info.shape[0]);
   a.height = static_cast<int>(a.info.shape[base]);
   a.width = static_cast<int>(a.info.shape[base + 1]);
@@ -92,11 +96,7 @@ pyb::array_t<uint8_t> quantize(const pyb::buffer& b) {
   pyb::buffer_info info = b.request();
   if (info.itemsize != 4 || (info.format != "f" && info.format != "<f" && info.format != "=f"))
     throw pyb::type_error("expected a float32 array");
-  pyb::ssize_t expect = 4;
-  for (pyb::ssize_t d = info.ndim - 1; d >= 0; --d) {
-    if (info.shape[d] > 1 && info.strides[d] != expect) throw pyb::type_error("expected a C-contiguous array");
-    expect *= info.shape[d];
-  }
+  require_c_contiguous(info);
   pyb::array_t<uint8_t> out(info.shape);
   const auto* src = static_cast<const float*>(info.ptr);
   uint8_t* dst = out.mutable_data();

@@ -187,6 +187,8 @@ const PythonRuntime::FastClass& PythonRuntime::fast_class(const std::string& cla
   return fast_.insert_or_assign(class_type, std::move(fc)).first->second;
 }
 
+static bool is_blocker(PyObject* v) { return std::strcmp(Py_TYPE(v)->tp_name, "ExecutionBlocker") == 0; }
+
 // An input value the fast path can pass as is: not an ExecutionBlocker and not a stand-in for a
 // Python object of an expansion graph ({"__py_ref__": n}).
 static bool plain_value(PyObject* v) {
@@ -194,7 +196,7 @@ static bool plain_value(PyObject* v) {
   if (v == Py_None || PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyUnicode_CheckExact(v) || PyBool_Check(v) ||
       PyList_CheckExact(v) || PyTuple_CheckExact(v))
     return true;
-  return std::strcmp(Py_TYPE(v)->tp_name, "ExecutionBlocker") != 0;
+  return !is_blocker(v);
 }
 
 std::optional<NodeResult> PythonRuntime::fast_execute(const NodeCall& call) {
@@ -252,7 +254,7 @@ std::optional<NodeResult> PythonRuntime::fast_execute(const NodeCall& call) {
   bool plain = PyTuple_CheckExact(res) && static_cast<size_t>(PyTuple_GET_SIZE(res)) == fc.outputs;
   for (Py_ssize_t i = 0; plain && i < PyTuple_GET_SIZE(res); ++i) {
     PyObject* x = PyTuple_GET_ITEM(res, i);
-    plain = std::strcmp(Py_TYPE(x)->tp_name, "ExecutionBlocker") != 0;
+    plain = !is_blocker(x);
   }
   if (!plain)  // UI dicts, expansions, blockers, NodeOutput: the general merge
     return parse_result(helpers_.attr("fast_finish")(call.node_id, fc.cls, result, kwargs));

@@ -27,7 +27,6 @@ class ExecutionList {
   void add_strong_link(int src, int to);
   // Adds a node (an output created by expansion, say) if it is not listed yet.
   void add_node(int node);
-  bool contains(int node) const { return pos_of(node) >= 0; }
   // An async node left pending (its tasks still run) is not ready until unblocked
   // (ComfyUI's add_external_block).
   void block_external(int node);

@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <unordered_set>
@@ -163,8 +162,7 @@ struct RunGraph : KeyGraph {
   }
   const std::string& key(int n) const override {
     size_t i = static_cast<size_t>(n);
-    if (i < run.queued) return queued_out ? (*queued_out)[i] : (*run.queued_keys)[i];
-    return run.added_keys[i - run.queued];
+    return queued_out && i < run.queued ? (*queued_out)[i] : run.key(n);
   }
   void set_key(int n, std::string k) override {
     size_t i = static_cast<size_t>(n);
@@ -227,22 +225,18 @@ bool Executor::prepare_nodes(Run& run, const std::vector<int>& ns, bool whole_pr
     }
     kin[i] = KeyInput{cls, *changed, include_id};
   }
-  if (!whole_prompt) {  // nodes an expansion added
-    RunGraph graph(run, nullptr);
-    for (size_t i = 0; i < ns.size(); ++i)
-      if (!kin[i].class_type.empty()) graph.infos[static_cast<size_t>(ns[i])] = &kin[i];
-    compute_cache_keys_for(ns, graph);
-    return false;
-  }
-  if (reuse) {
+  if (reuse) {  // (only ever for the whole prompt)
     run.queued_keys = key_memo_->keys;
     return true;
   }
-  auto keys = std::make_shared<PromptRun::Keys>(run.queued);
+  // The whole prompt's keys go to a new vector; an expansion's to the run's own.
+  std::shared_ptr<PromptRun::Keys> keys;
+  if (whole_prompt) keys = std::make_shared<PromptRun::Keys>(run.queued);
   RunGraph graph(run, keys.get());
   for (size_t i = 0; i < ns.size(); ++i)
     if (!kin[i].class_type.empty()) graph.infos[static_cast<size_t>(ns[i])] = &kin[i];
   compute_cache_keys_for(ns, graph);
+  if (!whole_prompt) return false;
   run.queued_keys = keys;
   if (!same_prompt) key_memo_ = KeyMemo{run.item.prompt, run.queued_index, run.objects, {}, nullptr, {}, 0};
   key_memo_->inputs = std::move(kin);
@@ -341,12 +335,13 @@ Executor::Outcome Executor::run_node(Run& run, ExecutionList& list, int n, NodeR
     run.finish_progress(n);
     return Outcome::Success;
   }
-  // Copies: an expansion below adds nodes, which may move the run's node and key storage.
-  const std::string id = run.id(n);
-  const std::string key = run.key(n);
-  std::string display = run.display_of(id);
-  NodeResult r;
+  // The call owns copies of the id and display id, and the key is copied: an expansion below adds
+  // nodes, which may move the run's node and key storage.
   NodeCall call = build_call(run, n);
+  const std::string& id = call.node_id;
+  const std::string& display = call.display_id;
+  const std::string key = run.key(n);
+  NodeResult r;
   if (run.pending_expansion.count(id)) {
     std::unordered_map<std::string, std::shared_ptr<OutputHandle>> sources;
     for (const auto& [src, slot] : run.expansion_links[id]) {
@@ -483,7 +478,7 @@ void Executor::report_end(Run& run, const std::optional<std::pair<std::string, N
                   false);
 }
 
-void Executor::run_prompt(QueueItem& item, int64_t task_id) {
+void Executor::run_prompt(const QueueItem& item, int64_t task_id) {
   interrupt_ = false;
   Run run(hub_, item);
   const Json& extra = item.extra_data;  // shared with /queue readers: read only

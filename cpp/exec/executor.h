@@ -52,7 +52,7 @@ class Executor {
  private:
   using Run = PromptRun;
   void loop();
-  void run_prompt(QueueItem& item, int64_t task_id);
+  void run_prompt(const QueueItem& item, int64_t task_id);
   enum class Outcome { Success, Pending, Failure };
   std::optional<std::pair<std::string, NodeResult>> execute_list(Run& run);
   // Nodes are the run's dense indices (PromptRun::nodes).

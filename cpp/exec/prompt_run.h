@@ -22,9 +22,9 @@
 namespace comfy {
 
 struct PromptRun {
-  PromptRun(ws::Hub& h, QueueItem& i) : hub(h), item(i) {}
+  PromptRun(ws::Hub& h, const QueueItem& i) : hub(h), item(i) {}
   ws::Hub& hub;
-  QueueItem& item;
+  const QueueItem& item;  // shared with /queue readers: read only
   std::optional<std::string> client;
   Json messages = Json::array();
 

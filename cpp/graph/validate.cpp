@@ -136,7 +136,7 @@ struct Memo {
 class Validator {
  public:
   // ordered_json objects look keys up linearly; nodes are looked up through a hash index.
-  Validator(Json& prompt, NodeDefSource& defs, ValidationHooks* hooks) : prompt_(prompt), defs_(defs), hooks_(hooks) {
+  Validator(Json& prompt, NodeDefSource& defs, ValidationHooks* hooks) : defs_(defs), hooks_(hooks) {
     for (auto it = prompt.begin(); it != prompt.end(); ++it) index_.emplace(it.key(), &it.value());
   }
   Json* node_ptr(const std::string& id) const {
@@ -170,7 +170,6 @@ class Validator {
   bool check_constant(const NodeDef& def, const InputSpec& spec, Json& inputs, Json& errors);
   void custom_validation(const NodeDef& def, const std::string& id, const Json& inputs, const Json& received, Json& errors);
 
-  Json& prompt_;
   NodeDefSource& defs_;
   ValidationHooks* hooks_;
   std::unordered_map<std::string, Memo> memo_;

@@ -1,6 +1,7 @@
 // IMAGE float32 -> uint8 with ComfyUI's truncation, on the CPU with ATen's thread pool and on
 // CUDA with our kernel (cuda/quantize.cu) when this target is built with CUDA.
 #include "kernels/ops.h"
+#include "media/media.h"
 
 #include <ATen/Parallel.h>
 
@@ -22,12 +23,6 @@ bool built_with_cuda() {
 #endif
 }
 
-static inline uint8_t quantize_one(float v) {
-  float s = 255.0f * v;
-  s = std::min(std::max(s, 0.0f), 255.0f);  // std::max(NaN, 0) keeps NaN; handled below
-  return s == s ? static_cast<uint8_t>(s) : 0;
-}
-
 at::Tensor to_uint8(const at::Tensor& image) {
   if (image.scalar_type() != at::kFloat) throw std::invalid_argument("to_uint8 expects float32");
   at::Tensor src = image.contiguous();
@@ -47,7 +42,7 @@ at::Tensor to_uint8(const at::Tensor& image) {
   const float* in = src.data_ptr<float>();
   uint8_t* o = out.data_ptr<uint8_t>();
   at::parallel_for(0, n, 1 << 16, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) o[i] = quantize_one(in[i]);
+    for (int64_t i = begin; i < end; ++i) o[i] = media::quantize_one(in[i]);
   });
   return out;
 }

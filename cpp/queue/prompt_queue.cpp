@@ -206,12 +206,6 @@ void PromptQueue::wipe() {
   notify();
 }
 
-std::optional<QueueItem> PromptQueue::running_item() const {
-  std::lock_guard lk(mu_);
-  if (running_.empty()) return std::nullopt;
-  return *running_.begin()->second;
-}
-
 // Calls fn(id, entry) for the entries ComfyUI's get_history(max_items, offset) returns. Under mu_.
 template <class Fn>
 static void for_history(const std::list<std::pair<std::string, Json>>& history, std::optional<int64_t> max_items,

@@ -57,7 +57,6 @@ class PromptQueue {
   size_t remaining() const;  // pending + running
   bool delete_pending(const std::string& prompt_id);
   void wipe();
-  std::optional<QueueItem> running_item() const;
 
   Json history_json(std::optional<int64_t> max_items, std::optional<int64_t> offset) const;
   // The same, serialised like json.dumps straight from the stored entries (no copy of each entry;

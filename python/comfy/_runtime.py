@@ -531,7 +531,8 @@ def wait_async(timeout):
 def _fast_info(cls):
     """A plain V1 class (no INPUT_IS_LIST, OUTPUT_IS_LIST, hidden inputs or async function):
     one call with single values, a tuple back. None otherwise. comfy._core asks once per class
-    and prompt (hidden specs are per prompt) and runs such nodes itself."""
+    definition (describe's answer: what this reads is what describe compares) and runs such nodes
+    itself."""
     try:
         if (_is_v3(cls) or getattr(cls, "INPUT_IS_LIST", False) or any(getattr(cls, "OUTPUT_IS_LIST", None) or ())
                 or inspect.iscoroutinefunction(getattr(cls, cls.FUNCTION, None))):
