@@ -526,14 +526,14 @@ void serve_file(const RouteRequest& r, const files::ViewTarget& t, const Respond
   uint64_t offset = range.status == 206 ? range.start : 0;
   uint64_t count = range.status == 206 ? range.count : size;
   out.status = range.status == 206 ? 206 : 200;
+  out.headers.emplace_back("ETag", etag);
+  out.headers.emplace_back("Last-Modified", http_date(static_cast<time_t>(std::ceil(mtime))));
+  out.headers.emplace_back("Accept-Ranges", "bytes");
   if (count >= files::sendfile_min_bytes() || (r.req.method == "HEAD" && count)) {
     // The server sends the region with sendfile from this very fd (opened after the path check);
     // a HEAD request never reads it.
     ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(count), POSIX_FADV_SEQUENTIAL);
     out.file = std::make_shared<http::FileBody>(fd, offset, count);
-    out.headers.emplace_back("ETag", etag);
-    out.headers.emplace_back("Last-Modified", http_date(static_cast<time_t>(std::ceil(mtime))));
-    out.headers.emplace_back("Accept-Ranges", "bytes");
     if (out.status == 206) out.headers.emplace_back("Content-Range", files::content_range(offset, count, size));
     return resp.send(std::move(out));
   }
@@ -547,9 +547,6 @@ void serve_file(const RouteRequest& r, const files::ViewTarget& t, const Respond
   }
   ::close(fd);
   out.body.resize(done);  // the file shrank meanwhile: send what is there
-  out.headers.emplace_back("ETag", etag);
-  out.headers.emplace_back("Last-Modified", http_date(static_cast<time_t>(std::ceil(mtime))));
-  out.headers.emplace_back("Accept-Ranges", "bytes");
   if (out.status == 206) out.headers.emplace_back("Content-Range", files::content_range(offset, done, size));
   resp.send(std::move(out));
 }

@@ -124,10 +124,7 @@ void accept_prompt(App& app, Json body, Responder resp) {
 }
 
 void get_queue(App& app, RouteRequest&, Responder resp) {
-  Response out;
-  out.content_type = "application/json; charset=utf-8";
-  out.body = app.queue.queue_dump();
-  resp.send(std::move(out));
+  resp.send(Response::text(app.queue.queue_dump(), 200, "application/json; charset=utf-8"));
 }
 
 void post_queue(App& app, RouteRequest& r, Responder resp) {
@@ -145,10 +142,7 @@ void get_history(App& app, RouteRequest& r, Responder resp) {
   std::optional<int64_t> max_items, offset;
   if (!parse_int_param(r.req.query_value("max_items"), max_items) || !parse_int_param(r.req.query_value("offset"), offset))
     return resp.send(Response::error_envelope(400, "invalid_query", "max_items and offset must be integers", r.req.raw_query));
-  Response out;
-  out.content_type = "application/json; charset=utf-8";
-  out.body = app.queue.history_dump(max_items, offset);
-  resp.send(std::move(out));
+  resp.send(Response::text(app.queue.history_dump(max_items, offset), 200, "application/json; charset=utf-8"));
 }
 
 void get_history_item(App& app, RouteRequest& r, Responder resp) {

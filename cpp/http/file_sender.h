@@ -41,7 +41,6 @@
 // held, on the thread that moved the bytes (the caller of start() or the sender thread). `done`
 // runs at most once; it does not run for a transfer detached (or stopped) before it finished.
 #pragma once
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -29,9 +29,11 @@ std::string upstream_request_bytes(const Request& req, bool upgrade) {
   return out;
 }
 
-std::string with_connection_header(std::string_view head, std::string_view connection) {
+std::string with_connection_header(std::string_view bytes, std::string_view connection, size_t from) {
   std::string out;
-  out.reserve(head.size() + 16 + connection.size());
+  out.reserve(bytes.size() + 16 + connection.size());
+  out.append(bytes.substr(0, from));
+  std::string_view head = bytes.substr(from);
   size_t pos = 0;
   bool first = true;
   while (pos < head.size()) {
@@ -268,8 +270,7 @@ void UnixProxy::preflight(const Request& req, std::function<void(bool, std::stri
     std::string_view final_head(resp.data() + framing.final_head_start(), framing.head_end() - framing.final_head_start());
     if (to_lower(final_head).find("\r\nx-comfy-native: 1\r\n") != std::string::npos) return done(true, "");
     // The caller closes the client connection after the middleware's answer.
-    done(false, resp.substr(0, framing.final_head_start()) +
-                    with_connection_header(std::string_view(resp).substr(framing.final_head_start()), "close"));
+    done(false, with_connection_header(resp, "close", framing.final_head_start()));
   });
 }
 

@@ -27,8 +27,9 @@ std::string upstream_request_bytes(const Request& req, bool upgrade);
 
 // A response head (through its blank line) with its Connection and Keep-Alive headers replaced by
 // "Connection: <connection>" (none when empty): the upstream's connection options say nothing
-// about the client's connection. Bytes after the head are kept.
-std::string with_connection_header(std::string_view head, std::string_view connection);
+// about the client's connection. Bytes after the head are kept, and so are the `from` bytes
+// before it (interim 1xx heads).
+std::string with_connection_header(std::string_view bytes, std::string_view connection, size_t from = 0);
 
 class UnixProxy {
  public:

@@ -1,6 +1,7 @@
 #include "http/response_framing.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <string_view>
 
@@ -17,13 +18,6 @@ std::string_view trim_ows(std::string_view s) {
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Calls f(token) for each comma-separated element of a header value, trimmed, empty ones skipped.
 template <class F>
@@ -140,7 +134,8 @@ void ResponseFraming::header_line(std::string_view l) {
   if (iequals(name, "Content-Length")) {
     if (value.empty() || value.size() > 18 || !std::all_of(value.begin(), value.end(), is_digit))
       return fail("malformed Content-Length");
-    uint64_t v = std::stoull(std::string(value));
+    uint64_t v = 0;
+    std::from_chars(value.data(), value.data() + value.size(), v);  // at most 18 digits: fits
     if (content_length_ && *content_length_ != v) return fail("conflicting Content-Length");
     content_length_ = v;
   } else if (iequals(name, "Transfer-Encoding")) {
@@ -195,12 +190,10 @@ void ResponseFraming::end_of_head() {
 void ResponseFraming::chunk_size_line(std::string_view l) {
   // 1*HEXDIG [BWS ";" extensions]; the extensions are not interpreted.
   uint64_t size = 0;
-  size_t i = 0;
-  for (; i < l.size() && hex_value(l[i]) >= 0; ++i) {
-    if (i == 15) return fail("chunk size too large");
-    size = size * 16 + static_cast<uint64_t>(hex_value(l[i]));
-  }
+  auto [end, ec] = std::from_chars(l.data(), l.data() + l.size(), size, 16);
+  size_t i = static_cast<size_t>(end - l.data());
   if (i == 0) return fail("malformed chunk size");
+  if (i > 15 || ec != std::errc()) return fail("chunk size too large");
   while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) ++i;
   if (i < l.size() && l[i] != ';') return fail("malformed chunk size");
   if (size == 0) {

@@ -471,7 +471,7 @@ class ProxyRelay {
   void push(std::string bytes) {
     if (!head_done_) return take_head(std::move(bytes));
     if (!length_mode_) return closer_.push(std::move(bytes));
-    send_body(std::move(bytes), false);
+    send_body(std::move(bytes));
   }
 
   // The upstream exchange ended (the response complete, or cut short).
@@ -492,8 +492,7 @@ class ProxyRelay {
     bool sized = framing.body() == ResponseFraming::Body::None || framing.body() == ResponseFraming::Body::Length;
     if (!framing.head_complete() || !keep_alive_ || !sized || framing.final_head_start() != 0) {
       if (framing.head_complete())
-        bytes = bytes.substr(0, framing.final_head_start()) +
-                with_connection_header(std::string_view(bytes).substr(framing.final_head_start()), "close");
+        bytes = with_connection_header(bytes, "close", framing.final_head_start());
       return closer_.push(std::move(bytes));
     }
     length_mode_ = true;
@@ -501,14 +500,15 @@ class ProxyRelay {
     std::string out = with_connection_header(std::string_view(bytes).substr(0, framing.head_end()),
                                              version_minor_ == 0 ? "keep-alive" : "");
     bytes.erase(0, framing.head_end());
-    send_body(std::move(bytes), true, std::move(out));
+    send_body(std::move(bytes), std::move(out));
   }
 
-  void send_body(std::string bytes, bool with_head, std::string head = {}) {
+  // Body bytes, after the head when one is given (a head is never empty: it has a status line).
+  void send_body(std::string bytes, std::string head = {}) {
     size_t take = std::min<uint64_t>(bytes.size(), remaining_);
     bytes.resize(take);  // bytes past the declared length are dropped
     remaining_ -= take;
-    if (with_head) {
+    if (!head.empty()) {
       head += bytes;
       return write_bytes(peer_, std::move(head), false);
     }

@@ -89,30 +89,26 @@ std::vector<std::string> Hub::sids() const {
   return order_;
 }
 
+std::shared_ptr<Session> Hub::find(const std::string& sid) const {
+  std::lock_guard lk(mu_);
+  auto it = sessions_.find(sid);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
 std::optional<Json> Hub::feature_flags(const std::string& sid) const {
-  std::shared_ptr<Session> s;
-  {
-    std::lock_guard lk(mu_);
-    auto it = sessions_.find(sid);
-    if (it == sessions_.end()) return std::nullopt;
-    s = it->second;
-  }
+  auto s = find(sid);
+  if (!s) return std::nullopt;
   std::lock_guard lk(s->mu);
   return s->feature_flags;
 }
 
 bool Hub::feature_on(const std::string& sid, const std::string& flag) const {
-  std::shared_ptr<Session> s;
-  {
-    std::lock_guard lk(mu_);
-    auto it = sessions_.find(sid);
-    if (it == sessions_.end()) return false;
-    s = it->second;
-  }
+  auto s = find(sid);
+  if (!s) return false;
   std::lock_guard lk(s->mu);
   if (!s->feature_flags.is_object()) return false;
   auto f = s->feature_flags.find(flag);
-  return f != s->feature_flags.end() && *f == Json(true);
+  return f != s->feature_flags.end() && f->is_boolean() && f->get<bool>();
 }
 
 bool Hub::has_targets(const std::optional<std::string>& sid) const {

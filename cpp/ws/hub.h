@@ -54,6 +54,7 @@ class Hub {
   static std::string json_frame_text(const std::string& event, const Json& data);
 
  private:
+  std::shared_ptr<Session> find(const std::string& sid) const;  // null when sid has no session
   void deliver(const std::shared_ptr<Session>& s, const std::shared_ptr<const std::string>& frame, bool droppable);
   std::vector<std::shared_ptr<Session>> targets(const std::optional<std::string>& sid) const;
   mutable std::mutex mu_;
